@@ -202,14 +202,20 @@ func Decode(data []byte, l distinctions.Limits) (*Node, error) {
 	if w.Clock.Wall > 1<<63-1 || w.Clock.Logical > 1<<32-1 {
 		return nil, invalid(RuleClock, n.cid, "clock out of range")
 	}
-	if err := n.checkSelf(l); err != nil {
+	if err := n.checkFormat(l); err != nil {
 		return nil, err
+	}
+	if n.Author != "" { // checkFormat allows no author only in an open space's genesis
+		if err := n.checkSig(); err != nil {
+			return nil, err
+		}
 	}
 	return n, nil
 }
 
-// checkSelf checks everything about n that needs no other node.
-func (n *Node) checkSelf(l distinctions.Limits) error {
+// checkFormat checks everything about n that needs no other node, except the
+// signature (which checkSig checks).
+func (n *Node) checkFormat(l distinctions.Limits) error {
 	c := n.cid
 	if !slices.IsSortedFunc(n.Parents, cmpCID) || hasDup(n.Parents) {
 		return invalid(RuleParents, c, "parents are not sorted and unique")
@@ -242,6 +248,9 @@ func (n *Node) checkSelf(l distinctions.Limits) error {
 	if n.IsGenesis() {
 		return n.checkGenesis()
 	}
+	if n.Author == "" {
+		return invalid(RuleAuthor, c, "no author")
+	}
 	switch {
 	case !n.Space.Defined():
 		return invalid(RuleSpace, c, "no space")
@@ -255,7 +264,7 @@ func (n *Node) checkSelf(l distinctions.Limits) error {
 			return invalid(RuleKey, c, "only a genesis node writes %s", SpaceKey)
 		}
 	}
-	return n.checkSig()
+	return nil
 }
 
 func (n *Node) checkSig() error {
@@ -283,7 +292,8 @@ func (n *Node) checkSig() error {
 	return nil
 }
 
-// seal encodes n, computes its CID, and checks it as Decode would.
+// seal encodes n, computes its CID, and checks its format as Decode would. The
+// signature, just made by our own key, is not verified again.
 func (n *Node) seal(l distinctions.Limits) error {
 	b, err := distinctions.Marshal(n.toWire(true))
 	if err != nil {
@@ -293,7 +303,7 @@ func (n *Node) seal(l distinctions.Limits) error {
 	if l = withDefaultLimits(l); len(b) > l.MaxBytes {
 		return invalid(RuleDecode, n.cid, "node of %d bytes exceeds the limit of %d", len(b), l.MaxBytes)
 	}
-	return n.checkSelf(l)
+	return n.checkFormat(l)
 }
 
 func withDefaultLimits(l distinctions.Limits) distinctions.Limits {
@@ -315,7 +325,7 @@ type Draft struct {
 // NewNode builds and signs a node: it sorts parents, ops and prevs, sets the height
 // from the parents, and takes the clock from c (after observing every parent's clock),
 // with wall the current wall time in Unix nanoseconds. The result has been checked as
-// Decode would check it.
+// Decode would check it, except that the signature it just made is not verified again.
 func NewNode(d Draft, c *Clock, wall int64, key crypto.PrivKey, l distinctions.Limits) (*Node, error) {
 	if len(d.Parents) == 0 {
 		return nil, fmt.Errorf("new node: no parents")
