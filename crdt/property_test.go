@@ -2,9 +2,7 @@ package crdt_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 
@@ -14,20 +12,11 @@ import (
 	"github.com/korup2p/korup2p/crdt"
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/dag/dagtest"
+	"github.com/korup2p/korup2p/internal/proptest"
 )
 
 // TestMain runs every property test with 1,000 cases unless -rapid.checks says otherwise.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
-	if !set {
-		if err := flag.Set("rapid.checks", "1000"); err != nil {
-			panic(err)
-		}
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { proptest.Main(m) }
 
 var propKeys = []string{"k/a", "k/b", "k/c"}
 
