@@ -1,7 +1,6 @@
 package crdt
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -11,47 +10,15 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/korup2p/korup2p/distinctions"
 )
 
-// js parses JSON text into the value representation: integers as int64 (uint64 above
-// math.MaxInt64), numbers with a fraction or exponent as float64.
+// js parses JSON text into the value representation.
 func js(s string) any {
-	d := json.NewDecoder(strings.NewReader(s))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
+	v, err := distinctions.ParseJSON([]byte(s), distinctions.DefaultLimits)
+	if err != nil {
 		panic(fmt.Sprintf("js(%q): %v", s, err))
-	}
-	return fromJSON(v)
-}
-
-func fromJSON(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		s := v.String()
-		if strings.ContainsAny(s, ".eE") {
-			f, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				panic(err)
-			}
-			return f
-		}
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return i
-		}
-		u, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			panic(err)
-		}
-		return u
-	case []any:
-		for i, e := range v {
-			v[i] = fromJSON(e)
-		}
-	case map[string]any:
-		for k, e := range v {
-			v[k] = fromJSON(e)
-		}
 	}
 	return v
 }

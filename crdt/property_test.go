@@ -24,29 +24,26 @@ func genValue(t *rapid.T, label string) string {
 	if rapid.IntRange(0, 5).Draw(t, label+"-scalar") == 0 {
 		return rapid.SampledFrom([]string{`1`, `"s"`, `null`, `[1,2]`, `2.5`}).Draw(t, label+"-v")
 	}
-	fields := subset(t, label)
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		v := rapid.SampledFrom([]string{`0`, `1`, `2`, `{"x":1}`, `{"x":2,"y":1}`, `"t"`}).Draw(t, label+"-"+f)
-		fmt.Fprintf(&b, "%q:%s", f, v)
-	}
-	b.WriteByte('}')
-	return b.String()
+	return genObject(t, label, []string{`0`, `1`, `2`, `{"x":1}`, `{"x":2,"y":1}`, `"t"`})
 }
 
 func genPatch(t *rapid.T, label string) string {
-	fields := subset(t, label)
+	return genObject(t, label, []string{`null`, `3`, `{"x":3}`, `{"y":null}`})
+}
+
+// genObject returns a JSON object with a random subset of the fields a..d, each
+// holding one of values.
+func genObject(t *rapid.T, label string, values []string) string {
 	var b bytes.Buffer
 	b.WriteByte('{')
-	for i, f := range fields {
-		if i > 0 {
+	for _, f := range []string{"a", "b", "c", "d"} {
+		if !rapid.Bool().Draw(t, label+"-has-"+f) {
+			continue
+		}
+		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "%q:%s", f, rapid.SampledFrom([]string{`null`, `3`, `{"x":3}`, `{"y":null}`}).Draw(t, label+"-"+f))
+		fmt.Fprintf(&b, "%q:%s", f, rapid.SampledFrom(values).Draw(t, label+"-"+f))
 	}
 	b.WriteByte('}')
 	return b.String()
@@ -134,16 +131,6 @@ func TestReplicasConverge(t *testing.T) {
 			}
 		}
 	})
-}
-
-func subset(t *rapid.T, label string) []string {
-	var out []string
-	for _, f := range []string{"a", "b", "c", "d"} {
-		if rapid.Bool().Draw(t, label+"-has-"+f) {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // checkRanks is the model of the conflict rule: the version of a state is its head of
