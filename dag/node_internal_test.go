@@ -105,6 +105,23 @@ func TestDecodeRules(t *testing.T) {
 			t.Errorf("%s: Decode = %v, want rule %s", tc.name, err, tc.rule)
 		}
 	}
+	// DecodeTrusted skips only the signature.
+	forged := good()
+	forged.Sig[0] ^= 1
+	if _, err := DecodeTrusted(reencode(t, forged, nil), distinctions.DefaultLimits); err != nil {
+		t.Errorf("DecodeTrusted checked the signature: %v", err)
+	}
+	forged.Height = 0
+	if _, err := DecodeTrusted(reencode(t, forged, nil), distinctions.DefaultLimits); err == nil {
+		t.Error("DecodeTrusted skipped the format checks")
+	}
+	// A clock beyond int64 is rejected.
+	w0 := good().toWire(true)
+	w0.Clock.Wall = 1 << 63
+	b0, _ := distinctions.Marshal(w0)
+	if _, err := DecodeTrusted(b0, distinctions.DefaultLimits); err == nil || err.(*ValidationError).Rule != RuleClock {
+		t.Errorf("clock out of range: %v", err)
+	}
 	// The format version is checked.
 	w := good().toWire(true)
 	w.V = 2
