@@ -1,0 +1,141 @@
+package wal
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+// readBufSize is the first read of ReadAt: enough for a typical record in one read.
+const readBufSize = 4 << 10
+
+// ReadAt returns the block of the record at pos, a position Append or Replay returned,
+// after checking its checksum. It fails with ErrNotFound if pos is outside the log,
+// ErrCorrupt if the record there is torn or damaged, and ErrClosed after Close.
+func (l *Log) ReadAt(pos Pos) ([]byte, error) {
+	f, size, err := l.handle(pos.Segment)
+	if err != nil {
+		return nil, fmt.Errorf("read %v: %w", pos, err)
+	}
+	if pos.Offset < headerSize || pos.Offset >= size {
+		return nil, fmt.Errorf("read %v: %w", pos, ErrNotFound)
+	}
+	sr := newSegmentReader(f, size, l.opts.MaxBlock, readBufSize)
+	sr.seek(pos.Offset)
+	_, b, err := sr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("read %v: %w", pos, l.readErr(err))
+	}
+	return b, nil // sr is dropped, so b is the caller's
+}
+
+// Replay calls fn for every record from position from onwards (the zero Pos for all),
+// in log order, with a block fn may keep. from must be the zero Pos, a position Append
+// or Replay returned, or Pos{Segment: n} for the start of segment n. Replay reads each
+// segment's longest valid prefix: a torn or corrupt record ends that segment with a
+// warning through Options.Warn, and the next segment is read. It sees every record
+// appended before it was called and not removed; records appended meanwhile may or
+// may not be seen, and a segment that Remove deletes meanwhile ends where it is. It
+// stops at the first error fn returns and returns it unwrapped.
+func (l *Log) Replay(from Pos, fn func(Pos, []byte) error) error {
+	l.state.Lock()
+	if l.files == nil {
+		l.state.Unlock()
+		return ErrClosed
+	}
+	segs := slices.Clone(l.segs)
+	l.state.Unlock()
+	for _, s := range segs {
+		if s.Seq < from.Segment {
+			continue
+		}
+		f, size, err := l.handle(s.Seq)
+		if errors.Is(err, ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		start := int64(headerSize)
+		if s.Seq == from.Segment {
+			start = max(start, from.Offset)
+		}
+		if err := l.replaySegment(s.Seq, f, size, start, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Log) replaySegment(seq uint64, f io.ReaderAt, size, start int64, fn func(Pos, []byte) error) error {
+	sr := newSegmentReader(f, size, l.opts.MaxBlock, scanBufSize)
+	err := sr.header()
+	if err == nil && start > headerSize {
+		sr.seek(start)
+	}
+	for err == nil {
+		var off int64
+		var b []byte
+		if off, b, err = sr.Next(); err == nil {
+			if ferr := fn(Pos{Segment: seq, Offset: off}, bytes.Clone(b)); ferr != nil {
+				return ferr
+			}
+		}
+	}
+	var d *damage
+	switch {
+	case err == io.EOF:
+		return nil
+	case errors.As(err, &d):
+		l.opts.Warn("wal segment damaged; later records in it are skipped",
+			"file", l.path(seq), "offset", d.off, "reason", d.reason)
+		return nil
+	default:
+		if err = l.readErr(err); errors.Is(err, ErrNotFound) {
+			return nil // removed meanwhile
+		}
+		return fmt.Errorf("replay segment %d: %w", seq, err)
+	}
+}
+
+// handle returns an open file for segment seq and the size readers may read.
+func (l *Log) handle(seq uint64) (*os.File, int64, error) {
+	l.state.Lock()
+	defer l.state.Unlock()
+	if l.files == nil {
+		return nil, 0, ErrClosed
+	}
+	i, ok := slices.BinarySearchFunc(l.segs, seq, func(s SegmentInfo, seq uint64) int {
+		return cmp.Compare(s.Seq, seq)
+	})
+	if !ok {
+		return nil, 0, fmt.Errorf("segment %d: %w", seq, ErrNotFound)
+	}
+	f := l.files[seq]
+	if f == nil {
+		var err error
+		if f, err = os.Open(l.path(seq)); err != nil {
+			return nil, 0, err
+		}
+		l.files[seq] = f
+	}
+	return f, l.segs[i].Size, nil
+}
+
+// readErr turns a read from a handle that Remove or Close closed meanwhile into
+// ErrNotFound or ErrClosed.
+func (l *Log) readErr(err error) error {
+	if !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	l.state.Lock()
+	defer l.state.Unlock()
+	if l.files == nil {
+		return ErrClosed
+	}
+	return ErrNotFound
+}

@@ -1,0 +1,175 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// scanBufSize is the read-ahead of sequential segment scans.
+const scanBufSize = 256 << 10
+
+// recover finds the segments in l.dir and readies the last one for appends. Older
+// segments are only listed and measured, not read.
+func (l *Log) recover() error {
+	if err := l.makeDir(); err != nil {
+		return err
+	}
+	seqs, err := listSegments(l.dir)
+	if err != nil {
+		return err
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] != seqs[i-1]+1 {
+			l.opts.Warn("wal segments missing", "after", l.path(seqs[i-1]), "before", l.path(seqs[i]))
+		}
+	}
+	for len(seqs) > 0 {
+		kept, err := l.recoverLast(seqs[len(seqs)-1], len(seqs) > 1)
+		if err != nil {
+			return err
+		}
+		if kept {
+			break
+		}
+		seqs = seqs[:len(seqs)-1]
+	}
+	if len(seqs) == 0 {
+		f, err := l.createSegment(1)
+		if err != nil {
+			return fmt.Errorf("create segment 1: %w", err)
+		}
+		l.files[1] = f
+		l.w = active{seq: 1, f: f, size: headerSize}
+		seqs = []uint64{1}
+	}
+	for _, seq := range seqs[:len(seqs)-1] {
+		fi, err := os.Stat(l.path(seq))
+		if err != nil {
+			return err
+		}
+		l.segs = append(l.segs, SegmentInfo{Seq: seq, Size: fi.Size(), Sealed: true})
+	}
+	l.segs = append(l.segs, SegmentInfo{Seq: l.w.seq, Size: l.w.size, Sealed: l.w.sealed})
+	if l.last.IsZero() && len(seqs) > 1 {
+		return l.findLast(seqs[:len(seqs)-1])
+	}
+	return nil
+}
+
+// makeDir creates l.dir if needed, durably.
+func (l *Log) makeDir() error {
+	_, err := os.Stat(l.dir)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(l.dir, 0o700); err != nil {
+		return err
+	}
+	parent, err := os.Open(filepath.Dir(l.dir))
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	return l.fsync(parent)
+}
+
+// recoverLast opens segment seq, the last one, as the active segment: it finds the end
+// of its valid prefix and its last record. A torn header or tail is cut off; if that
+// leaves no record and an earlier segment exists, the file is removed and recoverLast
+// reports it was not kept. A corrupt record or a foreign header seals the segment as
+// it is, for the next append to start a new one.
+func (l *Log) recoverLast(seq uint64, hasPrev bool) (kept bool, err error) {
+	path := l.path(seq)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if kept {
+			l.files[seq] = f
+		} else {
+			f.Close()
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	l.w = active{seq: seq, f: f, size: fi.Size()}
+	sr := newSegmentReader(f, fi.Size(), l.opts.MaxBlock, scanBufSize)
+	var last Pos
+	err = sr.header()
+	for err == nil {
+		var off int64
+		if off, _, err = sr.Next(); err == nil {
+			last = Pos{Segment: seq, Offset: off}
+		}
+	}
+	var d *damage
+	switch {
+	case err == io.EOF:
+	case errors.As(err, &d) && !d.torn:
+		l.opts.Warn("wal segment corrupt; sealing it as it is, later records in it are skipped",
+			"file", path, "offset", d.off, "reason", d.reason)
+		l.w.sealed = true
+	case errors.As(err, &d):
+		l.opts.Warn("wal segment has a torn tail; truncating it", "file", path, "offset", d.off, "reason", d.reason)
+		l.w.size = max(d.off, headerSize)
+		if hasPrev && d.off <= headerSize {
+			break // removed below
+		}
+		if d.off < headerSize {
+			err = l.initSegment(f)
+		} else if err = f.Truncate(d.off); err == nil {
+			err = l.fsync(f)
+		}
+		if err != nil {
+			return false, fmt.Errorf("repair segment %d: %w", seq, err)
+		}
+	default:
+		return false, fmt.Errorf("segment %d: %w", seq, err)
+	}
+	if hasPrev && !l.w.sealed && l.w.size == headerSize {
+		// A segment created just before a crash: drop it, so the last segment is
+		// never empty while an earlier one exists.
+		if err := os.Remove(path); err != nil {
+			return false, err
+		}
+		return false, l.syncDir()
+	}
+	l.last = last
+	return true, nil
+}
+
+// findLast sets l.last from the newest of seqs holding a valid record. Open needs it
+// only when the last segment is damaged with no valid record.
+func (l *Log) findLast(seqs []uint64) error {
+	for i := len(seqs) - 1; i >= 0 && l.last.IsZero(); i-- {
+		f, err := os.Open(l.path(seqs[i]))
+		if err != nil {
+			return err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		sr := newSegmentReader(f, fi.Size(), l.opts.MaxBlock, scanBufSize)
+		err = sr.header()
+		for err == nil {
+			var off int64
+			if off, _, err = sr.Next(); err == nil {
+				l.last = Pos{Segment: seqs[i], Offset: off}
+			}
+		}
+		f.Close()
+		if !errors.Is(err, io.EOF) && !errors.Is(err, ErrCorrupt) {
+			return fmt.Errorf("segment %d: %w", seqs[i], err)
+		}
+	}
+	return nil
+}
