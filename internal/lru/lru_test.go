@@ -1,0 +1,78 @@
+package lru
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+func TestEvictsLeastRecentlyUsedByCost(t *testing.T) {
+	c := New[string, int](10)
+	c.Put("a", 1, 4)
+	c.Put("b", 2, 4)
+	if _, ok := c.Get("a"); !ok { // a is now more recent than b
+		t.Fatal("a missing")
+	}
+	c.Put("c", 3, 4) // 12 > 10: evict b
+	if _, ok := c.Get("b"); ok {
+		t.Error("b survived; it was least recently used")
+	}
+	for _, k := range []string{"a", "c"} {
+		if _, ok := c.Get(k); !ok {
+			t.Errorf("%s evicted", k)
+		}
+	}
+	c.Put("a", 10, 2) // replace: cost 2+4
+	if v, _ := c.Get("a"); v != 10 {
+		t.Errorf("a = %d after replace", v)
+	}
+	if n, cost, ev := c.Stats(); n != 2 || cost != 6 || ev != 1 {
+		t.Errorf("Stats = %d, %d, %d; want 2, 6, 1", n, cost, ev)
+	}
+	c.Put("huge", 0, 11)
+	if _, ok := c.Get("huge"); ok {
+		t.Error("an entry over the whole budget was stored")
+	}
+	c.Delete("a")
+	if n, cost, _ := c.Stats(); n != 1 || cost != 4 {
+		t.Errorf("after Delete: %d entries, cost %d", n, cost)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	c := New[int, string](1000)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				k := (g*7 + i) % 300
+				c.Put(k, fmt.Sprint(k), 3)
+				if v, ok := c.Get(k); ok && v != fmt.Sprint(k) {
+					t.Errorf("key %d holds %q", k, v)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if _, cost, _ := c.Stats(); cost > 1000 {
+		t.Errorf("cost %d over budget", cost)
+	}
+}
+
+func BenchmarkGetHit(b *testing.B) {
+	c := New[string, []byte](1 << 30)
+	keys := make([]string, 100_000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("users/%d", i)
+		c.Put(keys[i], make([]byte, 64), 64)
+	}
+	i := 0
+	for b.Loop() {
+		if _, ok := c.Get(keys[i%len(keys)]); !ok {
+			b.Fatal("miss")
+		}
+		i++
+	}
+}
