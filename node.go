@@ -1,0 +1,169 @@
+package korup2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/charmbracelet/log"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/korup2p/korup2p/internal/dirlock"
+	"github.com/korup2p/korup2p/internal/lru"
+)
+
+// Node is one korup2p peer's replica: its spaces, their stores, the write path and
+// the hot cache. It is safe for concurrent use. Open it with Open; Close it with Close.
+type Node struct {
+	opts  Options
+	dir   string
+	log   *log.Logger
+	key   crypto.PrivKey
+	id    peer.ID
+	store storage
+	lock  *dirlock.Lock // nil in memory
+	hot   *lru.Cache[cacheKey, *entryState]
+	subs  *hub
+
+	ctx    context.Context // canceled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // writer goroutines
+
+	mu     sync.RWMutex
+	spaces map[string]*space // by name
+	closed bool
+}
+
+// openStorage opens the disk tiers in dir. It is a variable so that the build can
+// grow tiers without the root depending on them before they exist.
+var openStorage = func(dir string, opts Options) (storage, error) {
+	return nil, errors.New("disk storage is not available in this build: use Options.InMemory")
+}
+
+// Open opens (creating if needed) the replica in dir. opts may be nil for defaults.
+// On first start it creates the directory, the peer identity and the restricted
+// space "default" owned by this peer.
+func Open(dir string, opts *Options) (*Node, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{opts: o, dir: dir, log: o.Logger, spaces: map[string]*space{}, subs: newHub()}
+	n.hot = lru.New[cacheKey, *entryState](o.MemoryBudget)
+	if o.InMemory {
+		n.store = newMemStorage()
+		if n.key, _, err = crypto.GenerateEd25519Key(nil); err != nil {
+			return nil, err
+		}
+	} else {
+		if dir == "" {
+			return nil, errors.New("open: no data directory (set one, or Options.InMemory)")
+		}
+		if n.lock, err = dirlock.Acquire(dir); err != nil {
+			return nil, fmt.Errorf("open: %w", err)
+		}
+		if n.lock.Unclean() {
+			n.log.Warn("the previous process did not close the data directory cleanly; recovering", "dir", dir)
+		}
+		if err := n.openDisk(); err != nil {
+			n.lock.Unlock()
+			return nil, err
+		}
+	}
+	if n.id, err = peer.IDFromPrivateKey(n.key); err != nil {
+		n.Close(context.Background())
+		return nil, err
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.loadSpaces(); err != nil {
+		n.Close(context.Background())
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if _, ok := n.spaces[DefaultSpace]; !ok {
+		if _, err := n.CreateSpace(DefaultSpace, false); err != nil {
+			n.Close(context.Background())
+			return nil, fmt.Errorf("open: create the default space: %w", err)
+		}
+	}
+	return n, nil
+}
+
+func (n *Node) openDisk() error {
+	var created bool
+	var err error
+	if n.key, created, err = loadIdentity(n.dir); err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	if created {
+		n.log.Info("created a new peer identity", "dir", n.dir)
+	}
+	if n.store, err = openStorage(n.dir, n.opts); err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	return nil
+}
+
+// ID returns this peer's ID: the author of its writes.
+func (n *Node) ID() peer.ID { return n.id }
+
+// Close stops the writers (failing queued writes with ErrClosed), ends every
+// subscription, closes the stores and releases the data directory. It waits for the
+// writers until ctx is done.
+func (n *Node) Close(ctx context.Context) error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	if n.cancel != nil {
+		n.cancel()
+	}
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	var errs []error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("close: writers still running: %w", ctx.Err()))
+	}
+	n.subs.closeAll()
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close storage: %w", err))
+		}
+	}
+	if n.lock != nil {
+		if err := n.lock.Unlock(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// space returns the open space called name.
+func (n *Node) space(name string) (*space, error) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	sp, ok := n.spaces[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownSpace, name)
+	}
+	return sp, nil
+}
+
+// Heads returns the space's heads, sorted: they name its whole state.
+func (n *Node) Heads(spaceName string) ([]cid.Cid, error) {
+	sp, err := n.space(spaceName)
+	if err != nil {
+		return nil, err
+	}
+	return sp.store.Heads()
+}

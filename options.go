@@ -1,0 +1,91 @@
+package korup2p
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/charmbracelet/log"
+)
+
+// Durability says when a write is acknowledged.
+type Durability string
+
+const (
+	// DurabilityAlways acknowledges a write once it is fsynced; concurrent writes
+	// share fsyncs (group commit). The default.
+	DurabilityAlways Durability = "always"
+	// DurabilityInterval acknowledges a write once it is written to the OS, and fsyncs
+	// at most every Options.SyncInterval: a crash can lose that interval.
+	DurabilityInterval Durability = "interval"
+	// DurabilityNone never fsyncs but on Close: a crash can lose any acknowledged write.
+	DurabilityNone Durability = "none"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxValueSize = 1 << 20   // 1 MiB
+	DefaultMemoryBudget = 512 << 20 // 512 MiB
+	DefaultDiskBudget   = 10 << 30  // 10 GiB
+	DefaultSyncInterval = 10 * time.Millisecond
+	DefaultSpace        = "default"
+)
+
+// Options configure a Node. A nil *Options means every default; a zero field means
+// its default.
+type Options struct {
+	// Durability of writes; default DurabilityAlways.
+	Durability Durability
+	// SyncInterval for DurabilityInterval; default 10ms.
+	SyncInterval time.Duration
+	// MaxValueSize bounds one value's canonical encoding; default 1 MiB.
+	MaxValueSize int
+	// MemoryBudget bounds the in-memory caches (hot tier), in bytes; default 512 MiB.
+	MemoryBudget int64
+	// DiskBudget bounds the data directory, in bytes; default 10 GiB. At the budget,
+	// writes fail with an error naming it; nothing acknowledged is lost.
+	DiskBudget int64
+	// InMemory keeps everything in memory: nothing is written to dir, which may be "".
+	InMemory bool
+	// Logger receives the node's logs; default a charmbracelet logger on stderr at
+	// the level in KORUP2P_LOG (debug, info, warn, error; default info).
+	Logger *log.Logger
+	// Now is the wall clock; default time.Now. Tests set it.
+	Now func() time.Time
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	var opts Options
+	if o != nil {
+		opts = *o
+	}
+	switch opts.Durability {
+	case "":
+		opts.Durability = DurabilityAlways
+	case DurabilityAlways, DurabilityInterval, DurabilityNone:
+	default:
+		return opts, fmt.Errorf("options: durability %q: want always, interval or none", opts.Durability)
+	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = DefaultSyncInterval
+	}
+	if opts.MaxValueSize <= 0 {
+		opts.MaxValueSize = DefaultMaxValueSize
+	}
+	if opts.MemoryBudget <= 0 {
+		opts.MemoryBudget = DefaultMemoryBudget
+	}
+	if opts.DiskBudget <= 0 {
+		opts.DiskBudget = DefaultDiskBudget
+	}
+	if opts.Logger == nil {
+		opts.Logger = log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "korup2p"})
+		if lvl, err := log.ParseLevel(os.Getenv("KORUP2P_LOG")); err == nil && os.Getenv("KORUP2P_LOG") != "" {
+			opts.Logger.SetLevel(lvl)
+		}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return opts, nil
+}

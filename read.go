@@ -1,0 +1,341 @@
+package korup2p
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/korup2p/korup2p/crdt"
+	"github.com/korup2p/korup2p/dag"
+	"github.com/korup2p/korup2p/distinctions"
+)
+
+// Entry is a key's state as read.
+type Entry struct {
+	Key       string
+	Value     json.RawMessage // the merged value as JSON; yours to modify
+	Version   cid.Cid         // the winning key-head: the version that wrote Value
+	Clock     dag.Timestamp   // Version's clock
+	Author    peer.ID         // Version's author
+	Heads     []cid.Cid       // the key-heads merged; more than one after concurrent writes
+	Conflicts []Conflict      // fields several heads changed differently (see Get)
+}
+
+// Conflict is a field that concurrent writes changed to different values.
+type Conflict struct {
+	Path   []string        // object field path; empty for the whole value
+	Winner cid.Cid         // the version whose value won
+	Value  json.RawMessage // the winning value; nil if a delete won
+	Losers []LosingValue
+}
+
+// LosingValue is a value that lost a conflict and stays readable until a later
+// write supersedes the heads.
+type LosingValue struct {
+	Version cid.Cid
+	Value   json.RawMessage // nil if the loser was a delete
+}
+
+type cacheKey struct {
+	space cid.Cid
+	key   string
+}
+
+// entryState is a key's materialised state, shared read-only by the cache.
+type entryState struct {
+	entry Entry
+	value any // the value tree, for queries; crdt.Absent when deleted
+}
+
+func (e *entryState) exists() bool { return !crdt.IsAbsent(e.value) }
+
+func (e *entryState) cost() int64 { return int64(256 + 4*len(e.entry.Value) + 64*len(e.entry.Heads)) }
+
+// materialise turns a crdt.State into an entryState.
+func materialise(st crdt.State) (*entryState, error) {
+	e := &entryState{value: st.Value, entry: Entry{Key: st.Key, Version: st.Version, Clock: st.Clock, Author: st.Author, Heads: st.Heads}}
+	var err error
+	if e.entry.Value, err = jsonOf(st.Value); err != nil {
+		return nil, err
+	}
+	for _, c := range st.Conflicts {
+		cf := Conflict{Path: c.Path, Winner: c.Winner}
+		if cf.Value, err = jsonOf(c.Value); err != nil {
+			return nil, err
+		}
+		for _, l := range c.Losers {
+			lv := LosingValue{Version: l.Version}
+			if lv.Value, err = jsonOf(l.Value); err != nil {
+				return nil, err
+			}
+			cf.Losers = append(cf.Losers, lv)
+		}
+		e.entry.Conflicts = append(e.entry.Conflicts, cf)
+	}
+	return e, nil
+}
+
+func jsonOf(v any) (json.RawMessage, error) {
+	if crdt.IsAbsent(v) {
+		return nil, nil
+	}
+	return distinctions.FormatJSON(v)
+}
+
+// state returns key's current materialised state from the hot cache, computing it on
+// a miss. Callers hold sp.mu (read or write).
+func (sp *space) state(key string) (*entryState, error) {
+	ck := cacheKey{sp.id(), key}
+	if e, ok := sp.n.hot.Get(ck); ok {
+		return e, nil
+	}
+	st, err := crdt.Read(sp.store, key)
+	if err != nil {
+		return nil, err
+	}
+	e, err := materialise(st)
+	if err != nil {
+		return nil, err
+	}
+	sp.n.hot.Put(ck, e, e.cost())
+	return e, nil
+}
+
+// updated recomputes the state of every key node wrote, caches it, and records the
+// events it causes. sp.mu is held for writing.
+func (sp *space) updated(node *dag.Node, events *[]Event) {
+	for _, op := range node.Ops {
+		ck := cacheKey{sp.id(), op.Key}
+		old, hadOld := sp.n.hot.Get(ck)
+		sp.n.hot.Delete(ck)
+		cur, err := sp.state(op.Key)
+		if err != nil {
+			sp.n.log.Error("materialise after write", "space", sp.name, "key", op.Key, "err", err)
+			continue
+		}
+		if !sp.n.subs.watching(sp.name, op.Key) {
+			continue
+		}
+		existed := hadOld && old.exists()
+		if !hadOld { // not cached before: find out from the state just before this node
+			existed = sp.existedBefore(op.Key, node)
+		}
+		ev := Event{Space: sp.name, Key: op.Key, Version: cur.entry.Version, Value: cur.entry.Value}
+		switch {
+		case cur.exists() && existed:
+			ev.Type = EventUpdate
+		case cur.exists():
+			ev.Type = EventInsert
+		case existed:
+			ev.Type = EventDelete
+		default:
+			continue // a delete of an absent key changes nothing visible
+		}
+		*events = append(*events, ev)
+	}
+}
+
+// existedBefore reports whether key had a value before node was applied.
+func (sp *space) existedBefore(key string, node *dag.Node) bool {
+	op, _ := node.Op(key)
+	st, err := crdt.Merge(sp.store, key, op.Prev)
+	return err == nil && st.Exists()
+}
+
+func (n *Node) read(spaceName string) (*space, func(), error) {
+	sp, err := n.space(spaceName)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp.mu.RLock()
+	return sp, sp.mu.RUnlock, nil
+}
+
+// Get returns key's current state. A key written concurrently on several peers has
+// several Heads; its Value is their three-way merge, and fields they changed to
+// different values are listed in Conflicts. ErrNotFound if it has no value.
+func (n *Node) Get(ctx context.Context, space, key string) (Entry, error) {
+	sp, unlock, err := n.read(space)
+	if err != nil {
+		return Entry{}, keyErr("get", space, key, err)
+	}
+	defer unlock()
+	e, err := sp.state(key)
+	if err != nil {
+		return Entry{}, keyErr("get", space, key, err)
+	}
+	if !e.exists() {
+		return Entry{}, keyErr("get", space, key, ErrNotFound)
+	}
+	out := e.entry
+	out.Value = slices.Clone(out.Value)
+	return out, nil
+}
+
+// GetAt returns key's state as of the wall-clock time t: the state of every write
+// whose clock is at or before t. ErrNoValueAtTime if the key had no version yet;
+// ErrNotFound if it was deleted by then.
+func (n *Node) GetAt(ctx context.Context, space, key string, t time.Time) (Entry, error) {
+	return n.GetAtClock(ctx, space, key, dag.Timestamp{Wall: t.UnixNano(), Logical: math.MaxUint32})
+}
+
+// GetAtClock is GetAt for an exact hybrid logical clock value.
+func (n *Node) GetAtClock(ctx context.Context, space, key string, ts dag.Timestamp) (Entry, error) {
+	return n.readPast("get", space, key, func(r crdt.Reader) (crdt.State, error) { return crdt.ReadAt(r, key, ts) })
+}
+
+// GetAsOf returns key's state as of the given space heads (see Heads): the state of
+// their ancestors.
+func (n *Node) GetAsOf(ctx context.Context, space, key string, heads []cid.Cid) (Entry, error) {
+	return n.readPast("get", space, key, func(r crdt.Reader) (crdt.State, error) { return crdt.ReadAsOf(r, key, heads) })
+}
+
+func (n *Node) readPast(op, space, key string, read func(crdt.Reader) (crdt.State, error)) (Entry, error) {
+	sp, unlock, err := n.read(space)
+	if err != nil {
+		return Entry{}, keyErr(op, space, key, err)
+	}
+	defer unlock()
+	st, err := read(sp.store)
+	if err != nil {
+		return Entry{}, keyErr(op, space, key, err)
+	}
+	if len(st.Heads) == 0 {
+		return Entry{}, keyErr(op, space, key, ErrNoValueAtTime)
+	}
+	if !st.Exists() {
+		return Entry{}, keyErr(op, space, key, ErrNotFound)
+	}
+	e, err := materialise(st)
+	if err != nil {
+		return Entry{}, keyErr(op, space, key, err)
+	}
+	return e.entry, nil
+}
+
+// Version is one version of a key, as History lists it.
+type Version struct {
+	Version cid.Cid
+	Clock   dag.Timestamp
+	Author  peer.ID
+	Kind    dag.Kind        // set, patch or del
+	Value   json.RawMessage // the key's value as of this version alone; nil after a delete
+}
+
+// History returns every version of key, oldest first (a topological order).
+// ErrNotFound if the key was never written.
+func (n *Node) History(ctx context.Context, space, key string) ([]Version, error) {
+	sp, unlock, err := n.read(space)
+	if err != nil {
+		return nil, keyErr("history", space, key, err)
+	}
+	defer unlock()
+	hist, err := crdt.History(sp.store, key)
+	if err != nil {
+		return nil, keyErr("history", space, key, err)
+	}
+	if len(hist) == 0 {
+		return nil, keyErr("history", space, key, ErrNotFound)
+	}
+	out := make([]Version, len(hist))
+	for i, h := range hist {
+		v, err := jsonOf(h.Value)
+		if err != nil {
+			return nil, keyErr("history", space, key, err)
+		}
+		out[i] = Version{Version: h.CID, Clock: h.Clock, Author: h.Author, Kind: h.Kind, Value: v}
+	}
+	return out, nil
+}
+
+// Change is one difference Diff found.
+type Change struct {
+	Path []string        // object field path; empty for the whole value
+	Kind string          // "added", "removed" or "changed"
+	Old  json.RawMessage // nil when added
+	New  json.RawMessage // nil when removed
+}
+
+// Diff compares key's value at version from with its value at version to.
+// cid.Undef stands for "before the first version".
+func (n *Node) Diff(ctx context.Context, space, key string, from, to cid.Cid) ([]Change, error) {
+	sp, unlock, err := n.read(space)
+	if err != nil {
+		return nil, keyErr("diff", space, key, err)
+	}
+	defer unlock()
+	changes, err := crdt.Diff(sp.store, key, from, to)
+	if err != nil {
+		return nil, keyErr("diff", space, key, fmt.Errorf("%w: %v", ErrInvalidVersion, err))
+	}
+	out := make([]Change, len(changes))
+	for i, c := range changes {
+		out[i] = Change{Path: c.Path, Kind: c.Kind.String()}
+		if out[i].Old, err = jsonOf(c.Old); err == nil {
+			out[i].New, err = jsonOf(c.New)
+		}
+		if err != nil {
+			return nil, keyErr("diff", space, key, err)
+		}
+	}
+	return out, nil
+}
+
+// Listed is one key that List returns.
+type Listed struct {
+	Key     string
+	Version cid.Cid
+}
+
+// List returns, in key order, up to limit keys (all if limit <= 0) of space that
+// start with prefix and sort after the key after. Deleted keys are never listed.
+func (n *Node) List(ctx context.Context, space, prefix, after string, limit int) ([]Listed, error) {
+	var out []Listed
+	err := n.scan(ctx, space, prefix, after, func(key string, e *entryState) bool {
+		out = append(out, Listed{Key: key, Version: e.entry.Version})
+		return limit <= 0 || len(out) < limit
+	})
+	return out, err
+}
+
+// scan calls fn for each existing user key of space with prefix, after the key
+// after, in key order, until fn returns false.
+func (n *Node) scan(ctx context.Context, space, prefix, after string, fn func(string, *entryState) bool) error {
+	sp, unlock, err := n.read(space)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", space, err)
+	}
+	defer unlock()
+	const page = 256
+	for {
+		keys, err := sp.store.Keys(prefix, after, page)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", space, err)
+		}
+		for _, k := range keys {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if dag.IsSysKey(k) {
+				continue
+			}
+			e, err := sp.state(k)
+			if err != nil {
+				return fmt.Errorf("list %s: %s: %w", space, k, err)
+			}
+			if e.exists() && !fn(k, e) {
+				return nil
+			}
+		}
+		if len(keys) < page {
+			return nil
+		}
+		after = keys[len(keys)-1]
+	}
+}

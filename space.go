@@ -1,0 +1,176 @@
+package korup2p
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/korup2p/korup2p/dag"
+	"github.com/korup2p/korup2p/distinctions"
+)
+
+// spaceMetaPrefix prefixes the metadata key of each space: its genesis node's bytes.
+const spaceMetaPrefix = "space/"
+
+// SpaceInfo describes a space this node holds.
+type SpaceInfo struct {
+	Name  string  // the local name
+	ID    cid.Cid // the space ID: its genesis CID
+	Open  bool    // anyone may read and write
+	Owner peer.ID // the creator of a restricted space
+}
+
+// space is one open space: its store, the ingest state and the writer queue.
+type space struct {
+	n     *Node
+	name  string
+	g     *dag.Node
+	info  dag.SpaceInfo
+	store dag.Store
+
+	// mu serialises changes to the store (local writes, and later remote ingest)
+	// with the cache updates they cause; cache misses compute under the read lock.
+	mu    sync.RWMutex
+	in    *dag.Ingester
+	clock dag.Clock
+
+	queue chan *writeReq
+}
+
+func (sp *space) id() cid.Cid { return sp.g.CID() }
+
+func (sp *space) infoPublic() SpaceInfo {
+	return SpaceInfo{Name: sp.name, ID: sp.id(), Open: sp.info.Open, Owner: sp.info.Owner}
+}
+
+// validSpaceName: 1..64 printable characters, no slash or space.
+func validSpaceName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("invalid space name: empty")
+	case len(name) > 64:
+		return fmt.Errorf("invalid space name %q: longer than 64 bytes", name[:64])
+	case strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) || r == '/' }) >= 0:
+		return fmt.Errorf("invalid space name %q: only printable characters, no spaces or slashes", name)
+	}
+	return nil
+}
+
+// CreateSpace creates a space called name: open (anyone who knows the name can read
+// and write; its ID depends on the name alone, so peers that open the same name
+// meet) or restricted (owned by this peer).
+func (n *Node) CreateSpace(name string, open bool) (SpaceInfo, error) {
+	if err := validSpaceName(name); err != nil {
+		return SpaceInfo{}, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return SpaceInfo{}, ErrClosed
+	}
+	if _, ok := n.spaces[name]; ok {
+		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, ErrSpaceExists)
+	}
+	var g *dag.Node
+	var err error
+	if open {
+		g, err = dag.NewOpenGenesis(name)
+	} else {
+		var c dag.Clock
+		g, err = dag.NewRestrictedGenesis(name, n.key, c.Now(n.opts.Now().UnixNano()))
+	}
+	if err != nil {
+		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
+	}
+	sp, err := n.attach(name, g)
+	if err != nil {
+		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
+	}
+	if err := n.store.SetMeta(spaceMetaPrefix+name, g.Bytes()); err != nil {
+		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
+	}
+	return sp.infoPublic(), nil
+}
+
+// Spaces lists the spaces this node holds, by name.
+func (n *Node) Spaces() []SpaceInfo {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]SpaceInfo, 0, len(n.spaces))
+	for _, sp := range n.spaces {
+		out = append(out, sp.infoPublic())
+	}
+	slices.SortFunc(out, func(a, b SpaceInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// loadSpaces opens every space recorded in the metadata.
+func (n *Node) loadSpaces() error {
+	keys, err := n.store.MetaKeys(spaceMetaPrefix)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, k := range keys {
+		b, err := n.store.Meta(k)
+		if err != nil {
+			return err
+		}
+		g, err := dag.DecodeTrusted(b, distinctions.DefaultLimits)
+		if err != nil || !g.IsGenesis() {
+			return fmt.Errorf("space %s: bad genesis: %v", k, err)
+		}
+		if _, err := n.attach(strings.TrimPrefix(k, spaceMetaPrefix), g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attach opens the store of genesis g under name and starts its writer. n.mu is held.
+func (n *Node) attach(name string, g *dag.Node) (*space, error) {
+	info, err := g.SpaceInfo()
+	if err != nil {
+		return nil, err
+	}
+	st, err := n.store.Space(g)
+	if err != nil {
+		return nil, err
+	}
+	sp := &space{n: n, name: name, g: g, info: info, store: st, queue: make(chan *writeReq, writeQueue)}
+	sp.in = dag.NewIngester(st, g.CID(), &dag.IngestOptions{Limits: distinctions.Limits{MaxBytes: n.maxNodeBytes()}})
+	if ok, err := st.Has(g.CID()); err != nil {
+		return nil, err
+	} else if !ok {
+		if err := st.PutVerified(g); err != nil {
+			return nil, err
+		}
+		if err := n.store.Sync(); err != nil {
+			return nil, err
+		}
+	}
+	heads, err := st.Heads()
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range heads { // later local clocks follow everything stored
+		hn, err := st.Get(h)
+		if err != nil {
+			return nil, err
+		}
+		sp.clock.Observe(hn.Clock)
+	}
+	n.spaces[name] = sp
+	n.wg.Add(1)
+	go sp.run(n.ctx)
+	return sp, nil
+}
+
+// maxNodeBytes bounds a node's encoding: a batch may carry many values.
+func (n *Node) maxNodeBytes() int { return max(4*n.opts.MaxValueSize, distinctions.DefaultLimits.MaxBytes) }

@@ -1,0 +1,80 @@
+package korup2p
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/korup2p/korup2p/dag"
+)
+
+// storage is what a Node needs of its disk. The disk tiers implement it; memStorage
+// is the in-memory one (Options.InMemory, tests).
+//
+// Stores never fsync on their own: a Node stores a group of nodes, then calls Sync
+// once before acknowledging them (group commit).
+type storage interface {
+	// Space returns the store of the space whose genesis is g, creating it if new.
+	Space(g *dag.Node) (dag.Store, error)
+	// Sync makes every node stored so far durable.
+	Sync() error
+	// Meta returns the metadata value under key, or nil if there is none.
+	Meta(key string) ([]byte, error)
+	// SetMeta stores a metadata value durably.
+	SetMeta(key string, value []byte) error
+	// MetaKeys returns the metadata keys with the prefix, sorted.
+	MetaKeys(prefix string) ([]string, error)
+	Close() error
+}
+
+type memStorage struct {
+	mu     sync.Mutex
+	spaces map[cid.Cid]*dag.MemStore
+	meta   map[string][]byte
+}
+
+func newMemStorage() *memStorage {
+	return &memStorage{spaces: map[cid.Cid]*dag.MemStore{}, meta: map[string][]byte{}}
+}
+
+func (m *memStorage) Space(g *dag.Node) (dag.Store, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.spaces[g.CID()]
+	if !ok {
+		s = dag.NewMemStore()
+		m.spaces[g.CID()] = s
+	}
+	return s, nil
+}
+
+func (m *memStorage) Sync() error { return nil }
+
+func (m *memStorage) Meta(key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.meta[key], nil
+}
+
+func (m *memStorage) SetMeta(key string, value []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.meta[key] = value
+	return nil
+}
+
+func (m *memStorage) MetaKeys(prefix string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for k := range m.meta {
+		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (m *memStorage) Close() error { return nil }

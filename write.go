@@ -1,0 +1,302 @@
+package korup2p
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/korup2p/korup2p/dag"
+	"github.com/korup2p/korup2p/distinctions"
+)
+
+// OpKind is what one op of a Batch does.
+type OpKind string
+
+const (
+	OpPut   OpKind = "put"   // set the value
+	OpPatch OpKind = "patch" // apply an RFC 7386 merge patch
+	OpDel   OpKind = "del"   // delete the key
+)
+
+// Op is one write of a Batch. Value is JSON text ([]byte or json.RawMessage) or any
+// Go value encoding/json can marshal; it is ignored for OpDel.
+type Op struct {
+	Kind  OpKind
+	Key   string
+	Value any
+}
+
+// WriteResult is an acknowledged write: the node that holds it.
+type WriteResult struct {
+	Version cid.Cid       // the node's CID: the new version of every key it wrote
+	Clock   dag.Timestamp // its hybrid logical clock
+}
+
+const (
+	writeQueue   = 4096 // requests waiting for a space's writer
+	maxGroupOps  = 1024 // ops the writer puts into one commit round
+	maxGroupByte = 8 << 20
+)
+
+type writeReq struct {
+	ops   []dag.Op
+	bytes int
+	done  chan writeDone
+}
+
+type writeDone struct {
+	res WriteResult
+	err error
+}
+
+// Put sets key in space to value (JSON text as []byte/json.RawMessage, or a Go value
+// that encoding/json marshals). It returns once the write is durable (per
+// Options.Durability).
+func (n *Node) Put(ctx context.Context, space, key string, value any) (WriteResult, error) {
+	return n.write(ctx, "put", space, []Op{{Kind: OpPut, Key: key, Value: value}})
+}
+
+// Patch applies an RFC 7386 JSON merge patch to key's merged value.
+func (n *Node) Patch(ctx context.Context, space, key string, patch any) (WriteResult, error) {
+	return n.write(ctx, "patch", space, []Op{{Kind: OpPatch, Key: key, Value: patch}})
+}
+
+// Delete deletes key. Deleting an absent key still records a delete.
+func (n *Node) Delete(ctx context.Context, space, key string) (WriteResult, error) {
+	return n.write(ctx, "del", space, []Op{{Kind: OpDel, Key: key}})
+}
+
+// Batch applies ops as one atomic node: all or nothing, one fsync. A key may appear
+// once per batch.
+func (n *Node) Batch(ctx context.Context, space string, ops []Op) (WriteResult, error) {
+	if len(ops) == 0 {
+		return WriteResult{}, fmt.Errorf("batch %s: no ops", space)
+	}
+	return n.write(ctx, "batch", space, ops)
+}
+
+func (n *Node) write(ctx context.Context, verb, spaceName string, ops []Op) (WriteResult, error) {
+	sp, err := n.space(spaceName)
+	if err != nil {
+		return WriteResult{}, fmt.Errorf("%s: %w", verb, err)
+	}
+	req := &writeReq{ops: make([]dag.Op, len(ops)), done: make(chan writeDone, 1)}
+	seen := make(map[string]bool, len(ops))
+	for i, op := range ops {
+		d, err := n.prepare(op)
+		if err != nil {
+			return WriteResult{}, keyErr(verb, spaceName, op.Key, err)
+		}
+		if seen[op.Key] {
+			return WriteResult{}, keyErr(verb, spaceName, op.Key, fmt.Errorf("%w: the key appears twice in one batch", ErrInvalidKey))
+		}
+		seen[op.Key] = true
+		req.ops[i] = d
+		req.bytes += len(d.Value) + len(d.Key)
+	}
+	select {
+	case sp.queue <- req:
+	case <-ctx.Done():
+		return WriteResult{}, ctx.Err()
+	case <-n.ctx.Done():
+		return WriteResult{}, ErrClosed
+	}
+	// Once queued, the write happens even if ctx ends: report its outcome.
+	d := <-req.done
+	if d.err != nil && len(ops) == 1 {
+		return d.res, keyErr(verb, spaceName, ops[0].Key, d.err)
+	}
+	return d.res, d.err
+}
+
+// prepare checks one op and encodes its value canonically.
+func (n *Node) prepare(op Op) (dag.Op, error) {
+	if err := dag.ValidateKey(op.Key); err != nil {
+		return dag.Op{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	if dag.IsSysKey(op.Key) {
+		return dag.Op{}, fmt.Errorf("%w: the namespace %s is reserved", ErrInvalidKey, dag.SysNamespace)
+	}
+	switch op.Kind {
+	case OpDel:
+		return dag.Op{Key: op.Key, Kind: dag.KindDel}, nil
+	case OpPut, OpPatch:
+	default:
+		return dag.Op{}, fmt.Errorf("unknown op kind %q (want put, patch or del)", op.Kind)
+	}
+	v, err := n.encodeValue(op.Value)
+	if err != nil {
+		return dag.Op{}, err
+	}
+	kind := dag.KindSet
+	if op.Kind == OpPatch {
+		kind = dag.KindPatch
+	}
+	return dag.Op{Key: op.Key, Kind: kind, Value: v}, nil
+}
+
+// encodeValue turns what a caller passed into a canonical value encoding.
+func (n *Node) encodeValue(v any) ([]byte, error) {
+	var text []byte
+	switch x := v.(type) {
+	case json.RawMessage:
+		text = x
+	case []byte:
+		text = x
+	default:
+		var err error
+		if text, err = json.Marshal(v); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
+		}
+	}
+	lim := distinctions.Limits{MaxBytes: 4*n.opts.MaxValueSize + 1024}
+	if len(text) > lim.MaxBytes {
+		return nil, fmt.Errorf("%w: %d bytes of JSON; the limit is %d bytes encoded", ErrValueTooLarge, len(text), n.opts.MaxValueSize)
+	}
+	tree, err := distinctions.ParseJSON(text, lim)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
+	}
+	d, err := distinctions.EncodeValue(tree, lim)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
+	}
+	if len(d.Bytes) > n.opts.MaxValueSize {
+		return nil, fmt.Errorf("%w: %d bytes encoded; the limit is %d", ErrValueTooLarge, len(d.Bytes), n.opts.MaxValueSize)
+	}
+	return d.Bytes, nil
+}
+
+// run is the space's writer: it takes every queued request, commits them in as few
+// nodes as their keys allow, makes them durable with one sync, then acknowledges.
+func (sp *space) run(ctx context.Context) {
+	defer sp.n.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			sp.drain()
+			return
+		case r := <-sp.queue:
+			batch, ops, size := []*writeReq{r}, len(r.ops), r.bytes
+		more:
+			for ops < maxGroupOps && size < maxGroupByte {
+				select {
+				case r := <-sp.queue:
+					batch = append(batch, r)
+					ops, size = ops+len(r.ops), size+r.bytes
+				default:
+					break more
+				}
+			}
+			sp.commit(batch)
+		}
+	}
+}
+
+// drain fails every queued request once the node is closing.
+func (sp *space) drain() {
+	for {
+		select {
+		case r := <-sp.queue:
+			r.done <- writeDone{err: ErrClosed}
+		default:
+			return
+		}
+	}
+}
+
+// commit writes batch: requests whose keys do not overlap share a node; a request
+// that touches a key already in the current node starts the next one, on top of it.
+func (sp *space) commit(batch []*writeReq) {
+	type group struct {
+		reqs []*writeReq
+		node *dag.Node
+		err  error
+	}
+	var groups []*group
+	keys := map[string]bool{}
+	for _, r := range batch {
+		overlap := len(groups) == 0
+		for _, op := range r.ops {
+			overlap = overlap || keys[op.Key]
+		}
+		if overlap {
+			groups = append(groups, &group{})
+			clear(keys)
+		}
+		g := groups[len(groups)-1]
+		g.reqs = append(g.reqs, r)
+		for _, op := range r.ops {
+			keys[op.Key] = true
+		}
+	}
+
+	var events []Event
+	sp.mu.Lock()
+	for _, g := range groups {
+		var ops []dag.Op
+		for _, r := range g.reqs {
+			ops = append(ops, r.ops...)
+		}
+		g.node, g.err = sp.apply(ops, &events)
+	}
+	sp.mu.Unlock()
+
+	syncErr := sp.n.store.Sync()
+	for _, g := range groups {
+		err := g.err
+		if err == nil && syncErr != nil {
+			err = fmt.Errorf("sync: %w", syncErr)
+		}
+		var res WriteResult
+		if err == nil {
+			res = WriteResult{Version: g.node.CID(), Clock: g.node.Clock}
+		}
+		for _, r := range g.reqs {
+			r.done <- writeDone{res: res, err: err}
+		}
+	}
+	if syncErr == nil {
+		sp.n.subs.publish(events)
+	}
+}
+
+// apply builds, signs and stores one node of ops on the current heads, then updates
+// the hot cache for every key it wrote. sp.mu is held.
+func (sp *space) apply(ops []dag.Op, events *[]Event) (*dag.Node, error) {
+	heads, err := sp.store.Heads()
+	if err != nil {
+		return nil, err
+	}
+	parents := make([]*dag.Node, len(heads))
+	for i, h := range heads {
+		if parents[i], err = sp.store.Get(h); err != nil {
+			return nil, err
+		}
+	}
+	for i := range ops {
+		if ops[i].Prev, err = sp.store.KeyHeads(ops[i].Key); err != nil {
+			return nil, err
+		}
+	}
+	node, err := dag.NewNode(dag.Draft{Space: sp.id(), Parents: parents, Ops: ops}, &sp.clock,
+		sp.n.opts.Now().UnixNano(), sp.n.key, distinctions.Limits{MaxBytes: sp.n.maxNodeBytes()})
+	if err != nil {
+		return nil, err
+	}
+	res, err := sp.in.Add(node)
+	if err != nil {
+		return nil, err
+	}
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	if len(res.Applied) != 1 {
+		return nil, errors.New("write: the node was not applied (missing dependencies)")
+	}
+	sp.updated(node, events)
+	return node, nil
+}
