@@ -128,7 +128,10 @@ func TestBadInputWritesNothing(t *testing.T) {
 		{"reserved key", func() error { _, err := n.Put(ctx, "default", dag.SysNamespace+"/x", 1); return err }, korup2p.ErrInvalidKey},
 		{"invalid JSON", func() error { _, err := n.Put(ctx, "default", "a/b", []byte(`{"a":`)); return err }, korup2p.ErrInvalidValue},
 		{"duplicate JSON key", func() error { _, err := n.Put(ctx, "default", "a/b", []byte(`{"a":1,"a":2}`)); return err }, korup2p.ErrInvalidValue},
-		{"huge integer", func() error { _, err := n.Put(ctx, "default", "a/b", []byte(`123456789012345678901234567890`)); return err }, korup2p.ErrInvalidValue},
+		{"huge integer", func() error {
+			_, err := n.Put(ctx, "default", "a/b", []byte(`123456789012345678901234567890`))
+			return err
+		}, korup2p.ErrInvalidValue},
 		{"unmarshallable", func() error { _, err := n.Put(ctx, "default", "a/b", make(chan int)); return err }, korup2p.ErrInvalidValue},
 		{"value too large", func() error { _, err := n.Put(ctx, "default", "a/b", strings.Repeat("x", 200)); return err }, korup2p.ErrValueTooLarge},
 		{"unknown space", func() error { _, err := n.Put(ctx, "nope", "a/b", 1); return err }, korup2p.ErrUnknownSpace},

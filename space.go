@@ -173,4 +173,6 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 }
 
 // maxNodeBytes bounds a node's encoding: a batch may carry many values.
-func (n *Node) maxNodeBytes() int { return max(4*n.opts.MaxValueSize, distinctions.DefaultLimits.MaxBytes) }
+func (n *Node) maxNodeBytes() int {
+	return max(4*n.opts.MaxValueSize, distinctions.DefaultLimits.MaxBytes)
+}
