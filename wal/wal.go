@@ -175,6 +175,23 @@ func (l *Log) Append(blocks ...[]byte) ([]Pos, error) {
 	return pos, nil
 }
 
+// Sync makes every record appended before the call durable. Concurrent Syncs and
+// SyncAlways Appends share one fsync (group commit), so a caller that opened the Log
+// with SyncNone can append a batch of blocks and pay for one fsync when it chooses.
+// It fails with ErrClosed, or with the failed fsync that stopped the Log.
+func (l *Log) Sync() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	n := l.writes
+	l.inflight.Add(1)
+	defer l.inflight.Done()
+	l.mu.Unlock()
+	return l.waitDurable(n)
+}
+
 // Close waits for the Appends in progress, fsyncs what was written, stops the flusher
 // and closes the files. It returns the first error among the final fsync, an earlier
 // failure that stopped appends, and closing files.
