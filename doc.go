@@ -1,0 +1,49 @@
+// Package korup2p is a peer-to-peer sync store: a versioned key-value store in which
+// every write becomes a signed, content-addressed delta node in a causal DAG, and
+// every replica holding the same nodes computes the same state. This package is the
+// embeddable API: a Node is one replica.
+//
+// # Model
+//
+// A Node holds spaces. A space is one replicated key space (one DAG): "default" is
+// created on first start, restricted and owned by this peer; an open space's ID is
+// derived from its name, so peers that open the same name meet. Keys are
+// "namespace/rest"; values are JSON (at most Options.MaxValueSize encoded). The
+// namespace "_korup2p" is reserved.
+//
+// A write (Put, Patch, Delete, Batch) is one node: its CID is the new version of every
+// key it wrote. Concurrent writes of one key — from other peers — are merged three-way
+// against their lowest common ancestor; Get reports the fields that conflicted, and
+// the losing values, until a write supersedes them. History, Diff, GetAt (a wall-clock
+// time), GetAtClock and GetAsOf (space heads) read the past.
+//
+// # Durability and ordering
+//
+// Each space has one writer goroutine. It takes every write queued, packs requests
+// whose keys do not overlap into one node (a request that repeats a key starts the
+// next node, on top of the first), stores them, makes them durable with one sync
+// (Options.Durability) and only then acknowledges them and publishes their events.
+// Readers may see a write a moment before it is acknowledged; a crash in that moment
+// can lose it, but never an acknowledged one.
+//
+// Subscribe delivers insert/update/delete events in commit order. A subscriber that
+// falls behind its buffer is told how many events it missed (EventOverflow), never
+// silently dropped.
+//
+// # Errors
+//
+// Bad input is rejected before anything is written, with a *KeyError wrapping
+// ErrInvalidKey, ErrInvalidValue, ErrValueTooLarge or ErrUnknownSpace. Reads return
+// ErrNotFound for a deleted or never-written key and ErrNoValueAtTime for a time before
+// its first version.
+//
+// Usage:
+//
+//	n, err := korup2p.Open(dir, nil)
+//	if err != nil { … }
+//	defer n.Close(context.Background())
+//	_, err = n.Put(ctx, "default", "users/ada", map[string]any{"name": "Ada"})
+//	e, err := n.Get(ctx, "default", "users/ada") // e.Value is JSON: {"name":"Ada"}
+//	sub, err := n.Subscribe("default", "users/", 0)
+//	for ev := range sub.C { … }
+package korup2p
