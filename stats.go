@@ -1,6 +1,13 @@
 package korup2p
 
-import "github.com/ipfs/go-cid"
+import (
+	"context"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/korup2p/korup2p/internal/lru"
+)
 
 // Stats describes a Node: its spaces and its hot tier.
 type Stats struct {
@@ -45,4 +52,34 @@ func (n *Node) Stats() (Stats, error) {
 	st.Hot.Entries, st.Hot.Bytes, st.Hot.Evictions = n.hot.Stats()
 	st.Hot.Budget = n.opts.MemoryBudget
 	return st, nil
+}
+
+// Check verifies the consistency of the node's storage: every indexed node readable
+// and matching its CID, heads and key-heads as the nodes say.
+func (n *Node) Check(ctx context.Context) error {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.closed {
+		return ErrClosed
+	}
+	return n.store.Check()
+}
+
+// Repair rebuilds the storage indexes from the write-ahead log, reporting progress
+// (done of total bytes). The hot cache is emptied.
+func (n *Node) Repair(ctx context.Context, progress func(done, total int64)) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	for _, sp := range n.spaces {
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+	}
+	if err := n.store.Repair(progress); err != nil {
+		return fmt.Errorf("repair: %w", err)
+	}
+	n.hot = lru.New[cacheKey, *entryState](n.opts.MemoryBudget)
+	return nil
 }

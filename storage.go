@@ -25,6 +25,11 @@ type storage interface {
 	SetMeta(key string, value []byte) error
 	// MetaKeys returns the metadata keys with the prefix, sorted.
 	MetaKeys(prefix string) ([]string, error)
+	// Check verifies the stores' consistency (every indexed node readable, heads and
+	// key-heads as the nodes say).
+	Check() error
+	// Repair rebuilds the indexes from the log, reporting progress.
+	Repair(progress func(done, total int64)) error
 	Close() error
 }
 
@@ -76,5 +81,9 @@ func (m *memStorage) MetaKeys(prefix string) ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+func (m *memStorage) Check() error { return nil }
+
+func (m *memStorage) Repair(func(done, total int64)) error { return nil }
 
 func (m *memStorage) Close() error { return nil }
