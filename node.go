@@ -32,9 +32,10 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // writer goroutines
 
-	mu     sync.RWMutex
-	spaces map[string]*space // by name
-	closed bool
+	mu      sync.RWMutex
+	spaces  map[string]*space // by name
+	nextOrd uint32            // the last space ordinal given
+	closed  bool
 }
 
 // openStorage opens the disk tiers in dir. It is a variable so that the build can

@@ -42,8 +42,10 @@ type LosingValue struct {
 	Value   json.RawMessage // nil if the loser was a delete
 }
 
+// cacheKey names a key of a space in the hot tier: spaces by their ordinal, which is
+// cheaper to hash than a CID.
 type cacheKey struct {
-	space cid.Cid
+	space uint32
 	key   string
 }
 
@@ -88,10 +90,20 @@ func jsonOf(v any) (json.RawMessage, error) {
 	return distinctions.FormatJSON(v)
 }
 
+// stateLocked is state under the space's read lock, for a reader that holds no lock.
+func (sp *space) stateLocked(key string) (*entryState, error) {
+	if err := dag.ValidateKey(key); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	return sp.state(key)
+}
+
 // state returns key's current materialised state from the hot cache, computing it on
 // a miss. Callers hold sp.mu (read or write).
 func (sp *space) state(key string) (*entryState, error) {
-	ck := cacheKey{sp.id(), key}
+	ck := cacheKey{sp.ord, key}
 	if e, ok := sp.n.hot.Get(ck); ok {
 		return e, nil
 	}
@@ -111,7 +123,7 @@ func (sp *space) state(key string) (*entryState, error) {
 // events it causes. sp.mu is held for writing.
 func (sp *space) updated(node *dag.Node, events *[]Event) {
 	for _, op := range node.Ops {
-		ck := cacheKey{sp.id(), op.Key}
+		ck := cacheKey{sp.ord, op.Key}
 		old, hadOld := sp.n.hot.Get(ck)
 		sp.n.hot.Delete(ck)
 		cur, err := sp.state(op.Key)
@@ -161,14 +173,17 @@ func (n *Node) read(spaceName string) (*space, func(), error) {
 // several Heads; its Value is their three-way merge, and fields they changed to
 // different values are listed in Conflicts. ErrNotFound if it has no value.
 func (n *Node) Get(ctx context.Context, space, key string) (Entry, error) {
-	sp, unlock, err := n.read(space)
+	sp, err := n.space(space)
 	if err != nil {
 		return Entry{}, keyErr("get", space, key, err)
 	}
-	defer unlock()
-	e, err := sp.state(key)
-	if err != nil {
-		return Entry{}, keyErr("get", space, key, err)
+	// A hit needs no lock: the writer replaces cached states under sp.mu, and a
+	// reader sees the state before or after a write, never half of one.
+	e, ok := n.hot.Get(cacheKey{sp.ord, key})
+	if !ok {
+		if e, err = sp.stateLocked(key); err != nil {
+			return Entry{}, keyErr("get", space, key, err)
+		}
 	}
 	if !e.exists() {
 		return Entry{}, keyErr("get", space, key, ErrNotFound)

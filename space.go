@@ -28,6 +28,7 @@ type SpaceInfo struct {
 // space is one open space: its store, the ingest state and the writer queue.
 type space struct {
 	n     *Node
+	ord   uint32 // this space's number in the node, for the hot tier's keys
 	name  string
 	g     *dag.Node
 	info  dag.SpaceInfo
@@ -143,7 +144,8 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp := &space{n: n, name: name, g: g, info: info, store: st, queue: make(chan *writeReq, writeQueue)}
+	n.nextOrd++
+	sp := &space{n: n, ord: n.nextOrd, name: name, g: g, info: info, store: st, queue: make(chan *writeReq, writeQueue)}
 	sp.in = dag.NewIngester(st, g.CID(), &dag.IngestOptions{Limits: distinctions.Limits{MaxBytes: n.maxNodeBytes()}})
 	if ok, err := st.Has(g.CID()); err != nil {
 		return nil, err

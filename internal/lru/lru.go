@@ -1,63 +1,83 @@
-// Package lru is korup2p's hot tier: a least-recently-used cache bounded by the bytes
-// its entries say they cost, safe for concurrent use.
+// Package lru is korup2p's hot tier: a cache bounded by the bytes its entries say they
+// cost, safe for concurrent use. It evicts by CLOCK (second chance), an approximation
+// of least-recently-used in which a hit only sets a reference bit under a read lock,
+// so concurrent hits do not serialise on a list as a strict LRU's do.
 package lru
 
 import (
-	"container/list"
 	"sync"
+	"sync/atomic"
 )
 
-// Cache maps K to V, evicting the least recently used entries once the total cost
-// exceeds the budget. The zero value is not usable; call New.
+// Cache maps K to V within a cost budget. The zero value is not usable; call New.
 type Cache[K comparable, V any] struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	budget  int64
 	cost    int64
-	order   *list.List // front = most recent
-	entries map[K]*list.Element
+	items   map[K]*item[K, V]
+	ring    []*item[K, V] // the clock: every item once, in no particular order
+	hand    int
 	evicted uint64
 }
 
-type entry[K comparable, V any] struct {
+type item[K comparable, V any] struct {
 	key  K
 	val  V
 	cost int64
+	slot int         // index in ring
+	ref  atomic.Bool // used since the hand last passed
 }
 
 // New returns a cache holding at most budget bytes.
 func New[K comparable, V any](budget int64) *Cache[K, V] {
-	return &Cache[K, V]{budget: budget, order: list.New(), entries: map[K]*list.Element{}}
+	return &Cache[K, V]{budget: budget, items: map[K]*item[K, V]{}}
 }
 
-// Get returns the value under k and marks it recently used.
+// Get returns the value under k and marks it used.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[k]
+	c.mu.RLock()
+	it, ok := c.items[k]
+	c.mu.RUnlock()
 	if !ok {
 		var zero V
 		return zero, false
 	}
-	c.order.MoveToFront(e)
-	return e.Value.(*entry[K, V]).val, true
+	if !it.ref.Load() { // write the shared bit only when it changes
+		it.ref.Store(true)
+	}
+	return it.val, true
 }
 
 // Put stores v under k with the given cost, replacing any value there, and evicts
-// least recently used entries until the cache is within budget. An entry costing more
-// than the whole budget is not stored.
+// entries the clock hand finds unused until the cache is within budget. An entry
+// costing more than the whole budget is not stored.
 func (c *Cache[K, V]) Put(k K, v V, cost int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[k]; ok {
-		c.remove(e)
+	if it, ok := c.items[k]; ok {
+		c.remove(it)
 	}
 	if cost > c.budget {
 		return
 	}
-	c.entries[k] = c.order.PushFront(&entry[K, V]{key: k, val: v, cost: cost})
+	it := &item[K, V]{key: k, val: v, cost: cost, slot: len(c.ring)}
+	c.items[k] = it
+	c.ring = append(c.ring, it)
 	c.cost += cost
 	for c.cost > c.budget {
-		c.remove(c.order.Back())
+		if c.hand >= len(c.ring) {
+			c.hand = 0
+		}
+		victim := c.ring[c.hand]
+		if victim != it && victim.ref.Swap(false) {
+			c.hand++
+			continue
+		}
+		if victim == it && len(c.ring) > 1 { // never evict what was just put
+			c.hand++
+			continue
+		}
+		c.remove(victim)
 		c.evicted++
 	}
 }
@@ -66,20 +86,26 @@ func (c *Cache[K, V]) Put(k K, v V, cost int64) {
 func (c *Cache[K, V]) Delete(k K) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[k]; ok {
-		c.remove(e)
+	if it, ok := c.items[k]; ok {
+		c.remove(it)
 	}
 }
 
-func (c *Cache[K, V]) remove(e *list.Element) {
-	en := c.order.Remove(e).(*entry[K, V])
-	delete(c.entries, en.key)
-	c.cost -= en.cost
+// remove takes it out of the map and the ring (moving the ring's last item into its
+// slot). c.mu is held.
+func (c *Cache[K, V]) remove(it *item[K, V]) {
+	delete(c.items, it.key)
+	last := c.ring[len(c.ring)-1]
+	c.ring[it.slot] = last
+	last.slot = it.slot
+	c.ring[len(c.ring)-1] = nil
+	c.ring = c.ring[:len(c.ring)-1]
+	c.cost -= it.cost
 }
 
 // Stats returns the number of entries, their total cost, and the evictions so far.
 func (c *Cache[K, V]) Stats() (entries int, cost int64, evicted uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries), c.cost, c.evicted
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.items), c.cost, c.evicted
 }

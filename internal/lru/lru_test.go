@@ -6,16 +6,16 @@ import (
 	"testing"
 )
 
-func TestEvictsLeastRecentlyUsedByCost(t *testing.T) {
+func TestEvictsUnusedByCost(t *testing.T) {
 	c := New[string, int](10)
 	c.Put("a", 1, 4)
 	c.Put("b", 2, 4)
 	if _, ok := c.Get("a"); !ok { // a is now more recent than b
 		t.Fatal("a missing")
 	}
-	c.Put("c", 3, 4) // 12 > 10: evict b
+	c.Put("c", 3, 4) // 12 > 10: evict b, the entry not used since it was put
 	if _, ok := c.Get("b"); ok {
-		t.Error("b survived; it was least recently used")
+		t.Error("b survived; it was the unused one")
 	}
 	for _, k := range []string{"a", "c"} {
 		if _, ok := c.Get(k); !ok {
@@ -28,6 +28,19 @@ func TestEvictsLeastRecentlyUsedByCost(t *testing.T) {
 	}
 	if n, cost, ev := c.Stats(); n != 2 || cost != 6 || ev != 1 {
 		t.Errorf("Stats = %d, %d, %d; want 2, 6, 1", n, cost, ev)
+	}
+	// Second chance: an entry used since the hand passed survives one sweep.
+	c2 := New[int, int](3)
+	for i := range 3 {
+		c2.Put(i, i, 1)
+	}
+	c2.Get(0)
+	c2.Put(3, 3, 1) // evicts 1 (0 was used; 1 was not)
+	if _, ok := c2.Get(0); !ok {
+		t.Error("a used entry was evicted before an unused one")
+	}
+	if _, ok := c2.Get(1); ok {
+		t.Error("the unused entry survived")
 	}
 	c.Put("huge", 0, 11)
 	if _, ok := c.Get("huge"); ok {
