@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -49,23 +50,51 @@ type cacheKey struct {
 	key   string
 }
 
-// entryState is a key's materialised state, shared read-only by the cache.
+// entryState is a key's materialised state, shared read-only by the cache. Its JSON
+// is formatted on first use: most writes are never read before the next one.
 type entryState struct {
-	entry Entry
-	value any // the value tree, for queries; crdt.Absent when deleted
+	entry Entry // without Value: see json
+	value any   // the value tree, for queries; crdt.Absent when deleted
+	size  int   // the value's encoded size, for the cache's cost
+
+	once sync.Once
+	text json.RawMessage
+	err  error
 }
 
 func (e *entryState) exists() bool { return !crdt.IsAbsent(e.value) }
 
-func (e *entryState) cost() int64 { return int64(256 + 4*len(e.entry.Value) + 64*len(e.entry.Heads)) }
+func (e *entryState) cost() int64 { return int64(256 + 6*e.size + 64*len(e.entry.Heads)) }
 
-// materialise turns a crdt.State into an entryState.
-func materialise(st crdt.State) (*entryState, error) {
-	e := &entryState{value: st.Value, entry: Entry{Key: st.Key, Version: st.Version, Clock: st.Clock, Author: st.Author, Heads: st.Heads}}
-	var err error
-	if e.entry.Value, err = jsonOf(st.Value); err != nil {
-		return nil, err
+// json returns the value as JSON (nil when absent). Do not modify it.
+func (e *entryState) json() (json.RawMessage, error) {
+	e.once.Do(func() { e.text, e.err = jsonOf(e.value) })
+	return e.text, e.err
+}
+
+// get returns the Entry with its own copy of the JSON value.
+func (e *entryState) get() (Entry, error) {
+	text, err := e.json()
+	if err != nil {
+		return Entry{}, err
 	}
+	out := e.entry
+	out.Value = slices.Clone(text)
+	return out, nil
+}
+
+// materialise turns a crdt.State into an entryState; size is the value's encoded size
+// if known, else 0 (the JSON is then formatted now, to size it).
+func materialise(st crdt.State, size int) (*entryState, error) {
+	e := &entryState{value: st.Value, size: size, entry: Entry{Key: st.Key, Version: st.Version, Clock: st.Clock, Author: st.Author, Heads: st.Heads}}
+	if size == 0 && !crdt.IsAbsent(st.Value) {
+		text, err := e.json()
+		if err != nil {
+			return nil, err
+		}
+		e.size = len(text)
+	}
+	var err error
 	for _, c := range st.Conflicts {
 		cf := Conflict{Path: c.Path, Winner: c.Winner}
 		if cf.Value, err = jsonOf(c.Value); err != nil {
@@ -111,7 +140,7 @@ func (sp *space) state(key string) (*entryState, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := materialise(st)
+	e, err := materialise(st, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -119,45 +148,45 @@ func (sp *space) state(key string) (*entryState, error) {
 	return e, nil
 }
 
-// updated recomputes the state of every key node wrote, caches it, and records the
-// events it causes. sp.mu is held for writing.
-func (sp *space) updated(node *dag.Node, events *[]Event) {
-	for _, op := range node.Ops {
-		ck := cacheKey{sp.ord, op.Key}
-		old, hadOld := sp.n.hot.Get(ck)
-		sp.n.hot.Delete(ck)
-		cur, err := sp.state(op.Key)
-		if err != nil {
-			sp.n.log.Error("materialise after write", "space", sp.name, "key", op.Key, "err", err)
-			continue
-		}
-		if !sp.n.subs.watching(sp.name, op.Key) {
-			continue
-		}
-		existed := hadOld && old.exists()
-		if !hadOld { // not cached before: find out from the state just before this node
-			existed = sp.existedBefore(op.Key, node)
-		}
-		ev := Event{Space: sp.name, Key: op.Key, Version: cur.entry.Version, Value: cur.entry.Value}
-		switch {
-		case cur.exists() && existed:
-			ev.Type = EventUpdate
-		case cur.exists():
-			ev.Type = EventInsert
-		case existed:
-			ev.Type = EventDelete
-		default:
-			continue // a delete of an absent key changes nothing visible
+// wrote caches the state of op's key after the local node that holds op, given the
+// state before it, and records the event it causes. A local write names every
+// key-head as its prev, so the node is now the key's only head: the new state is the
+// set value, the patch applied to the old state, or absent — what crdt.Read would
+// compute, without decoding. sp.mu is held for writing.
+func (sp *space) wrote(node *dag.Node, op dag.Op, tree any, old *entryState, events *[]Event) error {
+	var v any
+	switch op.Kind {
+	case dag.KindSet:
+		v = tree
+	case dag.KindPatch:
+		v = crdt.ApplyMergePatch(old.value, tree)
+	case dag.KindDel:
+		v = crdt.Absent
+	}
+	size := len(op.Value) // a patch's result may differ; an estimate serves the cache
+	cur, err := materialise(crdt.State{Key: op.Key, Value: v, Version: node.CID(), Clock: node.Clock, Author: node.Author, Heads: []cid.Cid{node.CID()}}, max(size, 1))
+	if err != nil {
+		return err
+	}
+	sp.n.hot.Put(cacheKey{sp.ord, op.Key}, cur, cur.cost())
+	ev := Event{Space: sp.name, Key: op.Key, Version: node.CID()}
+	switch {
+	case cur.exists() && old.exists():
+		ev.Type = EventUpdate
+	case cur.exists():
+		ev.Type = EventInsert
+	case old.exists():
+		ev.Type = EventDelete
+	default:
+		return nil // a delete of an absent key changes nothing visible
+	}
+	if sp.n.subs.watching(sp.name, op.Key) {
+		if ev.Value, err = cur.json(); err != nil {
+			return err
 		}
 		*events = append(*events, ev)
 	}
-}
-
-// existedBefore reports whether key had a value before node was applied.
-func (sp *space) existedBefore(key string, node *dag.Node) bool {
-	op, _ := node.Op(key)
-	st, err := crdt.Merge(sp.store, key, op.Prev)
-	return err == nil && st.Exists()
+	return nil
 }
 
 func (n *Node) read(spaceName string) (*space, func(), error) {
@@ -188,8 +217,10 @@ func (n *Node) Get(ctx context.Context, space, key string) (Entry, error) {
 	if !e.exists() {
 		return Entry{}, keyErr("get", space, key, ErrNotFound)
 	}
-	out := e.entry
-	out.Value = slices.Clone(out.Value)
+	out, err := e.get()
+	if err != nil {
+		return Entry{}, keyErr("get", space, key, err)
+	}
 	return out, nil
 }
 
@@ -227,11 +258,15 @@ func (n *Node) readPast(op, space, key string, read func(crdt.Reader) (crdt.Stat
 	if !st.Exists() {
 		return Entry{}, keyErr(op, space, key, ErrNotFound)
 	}
-	e, err := materialise(st)
+	e, err := materialise(st, 0)
 	if err != nil {
 		return Entry{}, keyErr(op, space, key, err)
 	}
-	return e.entry, nil
+	out, err := e.get()
+	if err != nil {
+		return Entry{}, keyErr(op, space, key, err)
+	}
+	return out, nil
 }
 
 // Version is one version of a key, as History lists it.

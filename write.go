@@ -43,6 +43,7 @@ const (
 
 type writeReq struct {
 	ops   []dag.Op
+	trees []any // the parsed value of each op (nil for del), to materialise without decoding
 	bytes int
 	done  chan writeDone
 }
@@ -83,10 +84,10 @@ func (n *Node) write(ctx context.Context, verb, spaceName string, ops []Op) (Wri
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("%s: %w", verb, err)
 	}
-	req := &writeReq{ops: make([]dag.Op, len(ops)), done: make(chan writeDone, 1)}
+	req := &writeReq{ops: make([]dag.Op, len(ops)), trees: make([]any, len(ops)), done: make(chan writeDone, 1)}
 	seen := make(map[string]bool, len(ops))
 	for i, op := range ops {
-		d, err := n.prepare(op)
+		d, tree, err := n.prepare(op)
 		if err != nil {
 			return WriteResult{}, keyErr(verb, spaceName, op.Key, err)
 		}
@@ -94,7 +95,7 @@ func (n *Node) write(ctx context.Context, verb, spaceName string, ops []Op) (Wri
 			return WriteResult{}, keyErr(verb, spaceName, op.Key, fmt.Errorf("%w: the key appears twice in one batch", ErrInvalidKey))
 		}
 		seen[op.Key] = true
-		req.ops[i] = d
+		req.ops[i], req.trees[i] = d, tree
 		req.bytes += len(d.Value) + len(d.Key)
 	}
 	select {
@@ -112,34 +113,36 @@ func (n *Node) write(ctx context.Context, verb, spaceName string, ops []Op) (Wri
 	return d.res, d.err
 }
 
-// prepare checks one op and encodes its value canonically.
-func (n *Node) prepare(op Op) (dag.Op, error) {
+// prepare checks one op and encodes its value canonically; it also returns the
+// parsed value.
+func (n *Node) prepare(op Op) (dag.Op, any, error) {
 	if err := dag.ValidateKey(op.Key); err != nil {
-		return dag.Op{}, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+		return dag.Op{}, nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}
 	if dag.IsSysKey(op.Key) {
-		return dag.Op{}, fmt.Errorf("%w: the namespace %s is reserved", ErrInvalidKey, dag.SysNamespace)
+		return dag.Op{}, nil, fmt.Errorf("%w: the namespace %s is reserved", ErrInvalidKey, dag.SysNamespace)
 	}
 	switch op.Kind {
 	case OpDel:
-		return dag.Op{Key: op.Key, Kind: dag.KindDel}, nil
+		return dag.Op{Key: op.Key, Kind: dag.KindDel}, nil, nil
 	case OpPut, OpPatch:
 	default:
-		return dag.Op{}, fmt.Errorf("unknown op kind %q (want put, patch or del)", op.Kind)
+		return dag.Op{}, nil, fmt.Errorf("unknown op kind %q (want put, patch or del)", op.Kind)
 	}
-	v, err := n.encodeValue(op.Value)
+	v, tree, err := n.encodeValue(op.Value)
 	if err != nil {
-		return dag.Op{}, err
+		return dag.Op{}, nil, err
 	}
 	kind := dag.KindSet
 	if op.Kind == OpPatch {
 		kind = dag.KindPatch
 	}
-	return dag.Op{Key: op.Key, Kind: kind, Value: v}, nil
+	return dag.Op{Key: op.Key, Kind: kind, Value: v}, tree, nil
 }
 
-// encodeValue turns what a caller passed into a canonical value encoding.
-func (n *Node) encodeValue(v any) ([]byte, error) {
+// encodeValue turns what a caller passed into a canonical value encoding and the
+// value tree.
+func (n *Node) encodeValue(v any) ([]byte, any, error) {
 	var text []byte
 	switch x := v.(type) {
 	case json.RawMessage:
@@ -149,25 +152,25 @@ func (n *Node) encodeValue(v any) ([]byte, error) {
 	default:
 		var err error
 		if text, err = json.Marshal(v); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
 		}
 	}
 	lim := distinctions.Limits{MaxBytes: 4*n.opts.MaxValueSize + 1024}
 	if len(text) > lim.MaxBytes {
-		return nil, fmt.Errorf("%w: %d bytes of JSON; the limit is %d bytes encoded", ErrValueTooLarge, len(text), n.opts.MaxValueSize)
+		return nil, nil, fmt.Errorf("%w: %d bytes of JSON; the limit is %d bytes encoded", ErrValueTooLarge, len(text), n.opts.MaxValueSize)
 	}
 	tree, err := distinctions.ParseJSON(text, lim)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
 	}
 	d, err := distinctions.EncodeValue(tree, lim)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
 	}
 	if len(d.Bytes) > n.opts.MaxValueSize {
-		return nil, fmt.Errorf("%w: %d bytes encoded; the limit is %d", ErrValueTooLarge, len(d.Bytes), n.opts.MaxValueSize)
+		return nil, nil, fmt.Errorf("%w: %d bytes encoded; the limit is %d", ErrValueTooLarge, len(d.Bytes), n.opts.MaxValueSize)
 	}
-	return d.Bytes, nil
+	return d.Bytes, tree, nil
 }
 
 // run is the space's writer: it takes every queued request, commits them in as few
@@ -238,10 +241,12 @@ func (sp *space) commit(batch []*writeReq) {
 	sp.mu.Lock()
 	for _, g := range groups {
 		var ops []dag.Op
+		var trees []any
 		for _, r := range g.reqs {
 			ops = append(ops, r.ops...)
+			trees = append(trees, r.trees...)
 		}
-		g.node, g.err = sp.apply(ops, &events)
+		g.node, g.err = sp.apply(ops, trees, &events)
 	}
 	sp.mu.Unlock()
 
@@ -264,9 +269,9 @@ func (sp *space) commit(batch []*writeReq) {
 	}
 }
 
-// apply builds, signs and stores one node of ops on the current heads, then updates
-// the hot cache for every key it wrote. sp.mu is held.
-func (sp *space) apply(ops []dag.Op, events *[]Event) (*dag.Node, error) {
+// apply builds, signs and stores one node of ops on the current heads, then caches
+// the new state of every key it wrote. trees[i] is ops[i]'s parsed value. sp.mu is held.
+func (sp *space) apply(ops []dag.Op, trees []any, events *[]Event) (*dag.Node, error) {
 	heads, err := sp.store.Heads()
 	if err != nil {
 		return nil, err
@@ -277,12 +282,16 @@ func (sp *space) apply(ops []dag.Op, events *[]Event) (*dag.Node, error) {
 			return nil, err
 		}
 	}
+	olds := make([]*entryState, len(ops))
 	for i := range ops {
 		if ops[i].Prev, err = sp.store.KeyHeads(ops[i].Key); err != nil {
 			return nil, err
 		}
+		if olds[i], err = sp.state(ops[i].Key); err != nil {
+			return nil, err
+		}
 	}
-	node, err := dag.NewNode(dag.Draft{Space: sp.id(), Parents: parents, Ops: ops}, &sp.clock,
+	node, err := dag.NewNode(dag.Draft{Space: sp.id(), Parents: parents, Ops: ops, ValuesCanonical: true}, &sp.clock,
 		sp.n.opts.Now().UnixNano(), sp.n.key, distinctions.Limits{MaxBytes: sp.n.maxNodeBytes()})
 	if err != nil {
 		return nil, err
@@ -297,6 +306,10 @@ func (sp *space) apply(ops []dag.Op, events *[]Event) (*dag.Node, error) {
 	if len(res.Applied) != 1 {
 		return nil, errors.New("write: the node was not applied (missing dependencies)")
 	}
-	sp.updated(node, events)
+	for i, op := range ops {
+		if err := sp.wrote(node, op, trees[i], olds[i], events); err != nil {
+			return nil, err
+		}
+	}
 	return node, nil
 }

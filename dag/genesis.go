@@ -51,7 +51,7 @@ func newGenesis(info SpaceInfo, clock Timestamp, key crypto.PrivKey) (*Node, err
 			return nil, err
 		}
 	}
-	if err := n.seal(distinctions.DefaultLimits); err != nil {
+	if err := n.seal(distinctions.DefaultLimits, true); err != nil {
 		return nil, err
 	}
 	return n, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/btree"
 	"github.com/ipfs/go-cid"
 )
 
@@ -16,8 +17,8 @@ type MemStore struct {
 	children map[cid.Cid][]cid.Cid
 	heads    map[cid.Cid]struct{}
 	keyHeads map[string][]cid.Cid
-	history  map[string][]*Node // sorted by historyOrder
-	keys     []string           // sorted
+	history  map[string][]*Node // sorted by HistoryOrder
+	keys     *btree.BTreeG[string]
 }
 
 var _ Store = (*MemStore)(nil)
@@ -30,6 +31,7 @@ func NewMemStore() *MemStore {
 		heads:    map[cid.Cid]struct{}{},
 		keyHeads: map[string][]cid.Cid{},
 		history:  map[string][]*Node{},
+		keys:     btree.NewOrderedG[string](32),
 	}
 }
 
@@ -77,8 +79,7 @@ func (s *MemStore) PutVerified(n *Node) error {
 		}), c)
 		h := s.history[op.Key]
 		if h == nil {
-			i, _ := slices.BinarySearch(s.keys, op.Key)
-			s.keys = slices.Insert(s.keys, i, op.Key)
+			s.keys.ReplaceOrInsert(op.Key)
 		}
 		i, _ := slices.BinarySearchFunc(h, n, HistoryOrder)
 		s.history[op.Key] = slices.Insert(h, i, n)
@@ -139,17 +140,16 @@ func (s *MemStore) KeyHistory(key string) ([]cid.Cid, error) {
 func (s *MemStore) Keys(prefix, after string, limit int) ([]string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, _ := slices.BinarySearch(s.keys, max(prefix, after))
 	var out []string
-	for ; i < len(s.keys) && strings.HasPrefix(s.keys[i], prefix); i++ {
-		if s.keys[i] == after {
-			continue
+	s.keys.AscendGreaterOrEqual(max(prefix, after), func(k string) bool {
+		if !strings.HasPrefix(k, prefix) || (limit > 0 && len(out) == limit) {
+			return false
 		}
-		if limit > 0 && len(out) == limit {
-			break
+		if k != after {
+			out = append(out, k)
 		}
-		out = append(out, s.keys[i])
-	}
+		return true
+	})
 	return out, nil
 }
 

@@ -219,15 +219,15 @@ func DecodeTrusted(data []byte, l distinctions.Limits) (*Node, error) {
 	if w.Clock.Wall > 1<<63-1 || w.Clock.Logical > 1<<32-1 {
 		return nil, invalid(RuleClock, n.cid, "clock out of range")
 	}
-	if err := n.checkFormat(l); err != nil {
+	if err := n.checkFormat(l, true); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
 // checkFormat checks everything about n that needs no other node, except the
-// signature (which checkSig checks).
-func (n *Node) checkFormat(l distinctions.Limits) error {
+// signature (which checkSig checks) and, unless checkValues, the op values' encoding.
+func (n *Node) checkFormat(l distinctions.Limits, checkValues bool) error {
 	c := n.cid
 	if !slices.IsSortedFunc(n.Parents, cmpCID) || hasDup(n.Parents) {
 		return invalid(RuleParents, c, "parents are not sorted and unique")
@@ -248,7 +248,7 @@ func (n *Node) checkFormat(l distinctions.Limits) error {
 		if (op.Kind == KindDel) != (op.Value == nil) {
 			return invalid(RuleOps, c, "op %s on %q: a value is required for set and patch and forbidden for del", op.Kind, op.Key)
 		}
-		if op.Value != nil {
+		if op.Value != nil && checkValues {
 			if _, err := distinctions.DecodeValue(op.Value, l); err != nil {
 				return invalid(RuleValue, c, "op on %q: %v", op.Key, err)
 			}
@@ -306,7 +306,7 @@ func (n *Node) checkSig() error {
 
 // seal encodes n, computes its CID, and checks its format as Decode would. The
 // signature, just made by our own key, is not verified again.
-func (n *Node) seal(l distinctions.Limits) error {
+func (n *Node) seal(l distinctions.Limits, checkValues bool) error {
 	b, err := distinctions.Marshal(n.toWire(true))
 	if err != nil {
 		return err
@@ -315,7 +315,7 @@ func (n *Node) seal(l distinctions.Limits) error {
 	if l = withDefaultLimits(l); len(b) > l.MaxBytes {
 		return invalid(RuleDecode, n.cid, "node of %d bytes exceeds the limit of %d", len(b), l.MaxBytes)
 	}
-	return n.checkFormat(l)
+	return n.checkFormat(l, checkValues)
 }
 
 func withDefaultLimits(l distinctions.Limits) distinctions.Limits {
@@ -332,6 +332,9 @@ type Draft struct {
 	Parents []*Node // the author's current space heads
 	Ops     []Op    // any order; one op per key; Prev and Value as in Op
 	Cap     cid.Cid // optional
+	// ValuesCanonical says the caller encoded every op value with
+	// distinctions.EncodeValue itself, so NewNode does not decode them again.
+	ValuesCanonical bool
 }
 
 // NewNode builds and signs a node: it sorts parents, ops and prevs, sets the height
@@ -365,7 +368,7 @@ func NewNode(d Draft, c *Clock, wall int64, key crypto.PrivKey, l distinctions.L
 	if n.Sig, err = signNode(n, key); err != nil {
 		return nil, err
 	}
-	if err := n.seal(l); err != nil {
+	if err := n.seal(l, !d.ValuesCanonical); err != nil {
 		return nil, err
 	}
 	return n, nil

@@ -18,6 +18,7 @@ var PurePackages = []string{"distinctions", "dag", "dag/dagtest", "lca", "crdt",
 // module's own pure packages.
 var allowedThirdParty = []string{
 	"github.com/fxamacker/cbor/v2",
+	"github.com/google/btree",
 	"github.com/ipfs/go-cid",
 	"github.com/multiformats/go-multihash",
 	"github.com/libp2p/go-libp2p/core/crypto",
