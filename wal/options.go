@@ -80,6 +80,12 @@ type Options struct {
 	// is corrupt. Never lower it below a block already in the log.
 	MaxBlock int
 
+	// ColdChunk is the most uncompressed bytes Compress puts in one chunk, the unit a
+	// read of a cold segment decompresses (default DefaultColdChunk, in [256,
+	// MaxColdChunk]). Smaller chunks make reads cheaper and compression weaker.
+	// Changing it affects only segments compressed afterwards.
+	ColdChunk int
+
 	// Warn receives warnings about damaged segments (a torn tail truncated, a bad
 	// checksum, a missing segment). keyvals alternate keys and values — "file", the
 	// segment's path, "offset", the byte offset, "reason" — as charmbracelet/log and
@@ -119,6 +125,9 @@ func (o *Options) withDefaults() (Options, error) {
 		return v, fmt.Errorf("wal options: MaxBlock %d out of range [0, %d]", v.MaxBlock, math.MaxInt32)
 	case v.MaxBlock == 0:
 		v.MaxBlock = DefaultMaxBlock
+	}
+	if err := v.coldDefaults(); err != nil {
+		return v, err
 	}
 	if v.Warn == nil {
 		v.Warn = func(string, ...any) {}

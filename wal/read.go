@@ -2,7 +2,6 @@ package wal
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -17,10 +16,11 @@ const readBufSize = 4 << 10
 // after checking its checksum. It fails with ErrNotFound if pos is outside the log,
 // ErrCorrupt if the record there is torn or damaged, and ErrClosed after Close.
 func (l *Log) ReadAt(pos Pos) ([]byte, error) {
-	f, size, err := l.handle(pos.Segment)
+	f, size, err := l.handle(pos.Segment, false)
 	if err != nil {
 		return nil, fmt.Errorf("read %v: %w", pos, err)
 	}
+	defer l.unpin(pos.Segment)
 	if pos.Offset < headerSize || pos.Offset >= size {
 		return nil, fmt.Errorf("read %v: %w", pos, ErrNotFound)
 	}
@@ -53,9 +53,14 @@ func (l *Log) Replay(from Pos, fn func(Pos, []byte) error) error {
 		if s.Seq < from.Segment {
 			continue
 		}
-		f, size, err := l.handle(s.Seq)
+		f, size, err := l.handle(s.Seq, true)
 		if errors.Is(err, ErrNotFound) {
 			continue // removed meanwhile
+		}
+		var d *damage
+		if errors.As(err, &d) {
+			l.warnDamage(s.Seq, d) // a cold segment with a damaged trailer
+			continue
 		}
 		if err != nil {
 			return err
@@ -64,7 +69,9 @@ func (l *Log) Replay(from Pos, fn func(Pos, []byte) error) error {
 		if s.Seq == from.Segment {
 			start = max(start, from.Offset)
 		}
-		if err := l.replaySegment(s.Seq, f, size, start, fn); err != nil {
+		err = l.replaySegment(s.Seq, f, size, start, fn)
+		l.unpin(s.Seq)
+		if err != nil {
 			return err
 		}
 	}
@@ -91,8 +98,7 @@ func (l *Log) replaySegment(seq uint64, f io.ReaderAt, size, start int64, fn fun
 	case err == io.EOF:
 		return nil
 	case errors.As(err, &d):
-		l.opts.Warn("wal segment damaged; later records in it are skipped",
-			"file", l.path(seq), "offset", d.off, "reason", d.reason)
+		l.warnDamage(seq, d)
 		return nil
 	default:
 		if err = l.readErr(err); errors.Is(err, ErrNotFound) {
@@ -102,28 +108,28 @@ func (l *Log) replaySegment(seq uint64, f io.ReaderAt, size, start int64, fn fun
 	}
 }
 
-// handle returns an open file for segment seq and the size readers may read.
-func (l *Log) handle(seq uint64) (*os.File, int64, error) {
+// handle returns a reader of segment seq — its open file, or for a cold segment a
+// reader decompressing it, which keeps its chunks out of the shared cache if scan —
+// and the size readers may read. It pins the segment: call unpin(seq) when done.
+func (l *Log) handle(seq uint64, scan bool) (io.ReaderAt, int64, error) {
 	l.state.Lock()
 	defer l.state.Unlock()
 	if l.files == nil {
 		return nil, 0, ErrClosed
 	}
-	i, ok := slices.BinarySearchFunc(l.segs, seq, func(s SegmentInfo, seq uint64) int {
-		return cmp.Compare(s.Seq, seq)
-	})
+	i, ok := l.segIndex(seq)
 	if !ok {
 		return nil, 0, fmt.Errorf("segment %d: %w", seq, ErrNotFound)
 	}
 	f := l.files[seq]
 	if f == nil {
 		var err error
-		if f, err = os.Open(l.path(seq)); err != nil {
+		if f, err = os.Open(l.segmentPath(l.segs[i])); err != nil {
 			return nil, 0, err
 		}
 		l.files[seq] = f
 	}
-	return f, l.segs[i].Size, nil
+	return l.pin(l.segs[i], f, scan)
 }
 
 // readErr turns a read from a handle that Remove or Close closed meanwhile into

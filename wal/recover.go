@@ -18,7 +18,7 @@ func (l *Log) recover() error {
 	if err := l.makeDir(); err != nil {
 		return err
 	}
-	seqs, err := listSegments(l.dir)
+	seqs, err := l.listAll() // warm and cold, after settling an interrupted Compress
 	if err != nil {
 		return err
 	}
@@ -27,7 +27,7 @@ func (l *Log) recover() error {
 			l.opts.Warn("wal segments missing", "after", l.path(seqs[i-1]), "before", l.path(seqs[i]))
 		}
 	}
-	for len(seqs) > 0 {
+	for len(seqs) > 0 && !l.isCold(seqs[len(seqs)-1]) {
 		kept, err := l.recoverLast(seqs[len(seqs)-1], len(seqs) > 1)
 		if err != nil {
 			return err
@@ -37,16 +37,24 @@ func (l *Log) recover() error {
 		}
 		seqs = seqs[:len(seqs)-1]
 	}
-	if len(seqs) == 0 {
-		f, err := l.createSegment(1)
-		if err != nil {
-			return fmt.Errorf("create segment 1: %w", err)
+	if len(seqs) == 0 || l.isCold(seqs[len(seqs)-1]) {
+		seq := uint64(1)
+		if len(seqs) > 0 {
+			seq = seqs[len(seqs)-1] + 1 // the last one is cold: appends go after it
 		}
-		l.files[1] = f
-		l.w = active{seq: 1, f: f, size: headerSize}
-		seqs = []uint64{1}
+		f, err := l.createSegment(seq)
+		if err != nil {
+			return fmt.Errorf("create segment %d: %w", seq, err)
+		}
+		l.files[seq] = f
+		l.w = active{seq: seq, f: f, size: headerSize}
+		seqs = append(seqs, seq)
 	}
 	for _, seq := range seqs[:len(seqs)-1] {
+		if s, ok := l.coldInfo(seq); ok {
+			l.segs = append(l.segs, s)
+			continue
+		}
 		fi, err := os.Stat(l.path(seq))
 		if err != nil {
 			return err
@@ -149,6 +157,12 @@ func (l *Log) recoverLast(seq uint64, hasPrev bool) (kept bool, err error) {
 // only when the last segment is damaged with no valid record.
 func (l *Log) findLast(seqs []uint64) error {
 	for i := len(seqs) - 1; i >= 0 && l.last.IsZero(); i-- {
+		if l.isCold(seqs[i]) {
+			if err := l.findLastCold(seqs[i]); err != nil {
+				return err
+			}
+			continue
+		}
 		f, err := os.Open(l.path(seqs[i]))
 		if err != nil {
 			return err

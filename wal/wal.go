@@ -59,9 +59,11 @@ func (p Pos) IsZero() bool { return p == Pos{} }
 
 // SegmentInfo describes one segment file.
 type SegmentInfo struct {
-	Seq    uint64 // sequence number, from 1; the file is named by it, zero-padded
-	Size   int64  // bytes in the file, header included
-	Sealed bool   // no more appends go to it; only sealed segments can be removed
+	Seq      uint64 // sequence number, from 1; the file is named by it, zero-padded
+	Size     int64  // bytes in the segment, header included; uncompressed if Cold
+	Sealed   bool   // no more appends go to it; only sealed segments can be removed
+	Cold     bool   // compressed by Compress (a .wal.zst file); read like the others
+	DiskSize int64  // bytes of its file: Size, or what a cold segment takes compressed
 }
 
 // Log is a segmented write-ahead log of opaque blocks. Its methods are safe for
@@ -95,6 +97,8 @@ type Log struct {
 	segs  []SegmentInfo       // ascending; the last one takes the appends
 	files map[uint64]*os.File // open handles by sequence number; nil once closed
 	last  Pos                 // position of the last record
+
+	cold coldTier // compressed segments: see cold.go
 }
 
 // active is the segment being appended to.
@@ -121,6 +125,9 @@ func open(dir string, opts *Options, h hooks) (*Log, error) {
 	h.fill()
 	l := &Log{dir: dir, opts: o, hooks: h, quit: make(chan struct{}), files: make(map[uint64]*os.File)}
 	l.syncCond = sync.NewCond(&l.syncMu)
+	if err := l.initCold(); err != nil {
+		return nil, err
+	}
 	if err := l.recover(); err != nil {
 		l.closeFiles()
 		return nil, fmt.Errorf("open wal %s: %w", dir, err)
@@ -207,6 +214,8 @@ func (l *Log) Close() error {
 	close(l.quit)
 	l.wg.Wait()
 	err := l.syncAll()
+	l.cold.compressMu.Lock() // waits for a Compress in progress
+	defer l.cold.compressMu.Unlock()
 	if cerr := l.closeFiles(); err == nil {
 		err = cerr
 	}
@@ -220,6 +229,7 @@ func (l *Log) closeFiles() error {
 	for _, f := range l.files {
 		errs = append(errs, f.Close())
 	}
+	errs = append(errs, l.closeCold())
 	l.files = nil
 	return errors.Join(errs...)
 }
@@ -229,7 +239,13 @@ func (l *Log) closeFiles() error {
 func (l *Log) Segments() []SegmentInfo {
 	l.state.Lock()
 	defer l.state.Unlock()
-	return slices.Clone(l.segs)
+	segs := slices.Clone(l.segs)
+	for i := range segs {
+		if !segs[i].Cold {
+			segs[i].DiskSize = segs[i].Size
+		}
+	}
+	return segs
 }
 
 // LastPos returns the position of the last record in the log, or the zero Pos if it
@@ -259,11 +275,12 @@ func (l *Log) Remove(upTo uint64) error {
 			f.Close()
 			delete(l.files, s.Seq)
 		}
-		if err = os.Remove(l.path(s.Seq)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err = os.Remove(l.segmentPath(s)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			err = fmt.Errorf("remove segment %d: %w", s.Seq, err)
 			break
 		}
 		err = nil
+		l.forgetCold(s.Seq)
 		removed++
 	}
 	l.segs = slices.Delete(l.segs, 0, removed)
