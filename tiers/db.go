@@ -1,0 +1,225 @@
+package tiers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/ipfs/go-cid"
+	pebbleds "github.com/ipfs/go-ds-pebble"
+
+	"github.com/korup2p/korup2p/dag"
+	"github.com/korup2p/korup2p/internal/lru"
+	"github.com/korup2p/korup2p/wal"
+)
+
+// Directories inside the DB's directory.
+const (
+	walDir   = "wal"
+	indexDir = "index"
+	metaDir  = "meta"
+)
+
+// metaCacheBytes is the block cache of the metadata store: a few small values.
+const metaCacheBytes = 1 << 20
+
+// sizeTTL is how long the measured size of the index stays current for the disk
+// budget: Pebble's metrics are too costly to take on every put.
+const sizeTTL = time.Second
+
+// DB is the warm tier: one WAL and one index holding the nodes of many spaces. Its
+// methods, and those of the stores Space returns, are safe for concurrent use.
+type DB struct {
+	dir   string
+	opts  Options
+	ctx   context.Context // for go-datastore calls; nothing here is cancelable
+	log   *wal.Log
+	index *pebbleds.Datastore // the index; rebuilt from the WAL at will
+	meta  *pebbleds.Datastore // the root's metadata; never rebuilt
+
+	// mu is read-locked by every operation and write-locked by Close and Repair.
+	mu     sync.RWMutex
+	closed bool
+
+	// wmu serialises writes to the index, so that the checkpoint only moves forward
+	// over records that are indexed, and heads and counts are read-modify-written
+	// by one writer.
+	wmu        sync.Mutex
+	failed     error             // a failed index write: later writes fail until reopened
+	counts     map[cid.Cid]int64 // nodes per space, as read or written by this DB
+	indexBytes int64             // index and meta size on disk when last measured
+	sizedAt    time.Time         // when indexBytes was measured
+
+	cache    atomic.Pointer[lru.Cache[cid.Cid, *dag.Node]]
+	nodes    atomic.Int64 // mirrors keyCount
+	replayed atomic.Int64 // WAL records re-indexed by Open
+}
+
+// Open opens the DB in dir, creating it if needed: the WAL in dir/wal, the index in
+// dir/index and the metadata in dir/meta. It re-indexes the WAL records after the
+// index's checkpoint — only those — and rebuilds an index that is missing,
+// unreadable, of another version or ahead of the WAL, with a warning rather than a
+// refusal. The caller ensures that no one else has dir open (internal/dirlock).
+func Open(dir string, opts *Options) (*DB, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	db := &DB{dir: dir, opts: o, ctx: context.Background()}
+	db.resetCache()
+	if db.meta, err = openPebble(filepath.Join(dir, metaDir), o.Warn, metaCacheBytes, true); err != nil {
+		return nil, fmt.Errorf("open %s: meta: %w", dir, err)
+	}
+	if db.log, err = wal.Open(filepath.Join(dir, walDir), o.walOptions()); err != nil {
+		db.meta.Close()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	if err := db.openIndex(); err != nil {
+		db.closeAll()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// openPebble opens a go-datastore on Pebble in path with a block cache of
+// cacheBytes. Writes are fsynced if sync; otherwise Pebble's own WAL takes them
+// without fsync.
+func openPebble(path string, warn func(string, ...any), cacheBytes int64, sync bool) (*pebbleds.Datastore, error) {
+	po := &pebble.Options{Logger: pebbleLogger{warn}, CacheSize: cacheBytes}
+	// Puts look up keys that are mostly absent (is this node held yet?): a Bloom
+	// filter answers those without reading data blocks.
+	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	opts := []pebbleds.Option{pebbleds.WithPebbleOpts(po)}
+	if sync {
+		opts = append(opts, pebbleds.WithPebbleWriteOptions(pebble.Sync))
+	}
+	return pebbleds.NewDatastore(path, opts...)
+}
+
+// pebbleLogger sends Pebble's errors to Options.Warn and drops its chatter.
+type pebbleLogger struct{ warn func(string, ...any) }
+
+func (l pebbleLogger) Infof(string, ...any) {}
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.warn("pebble: "+fmt.Sprintf(format, args...), "component", "index")
+}
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	panic("pebble: " + fmt.Sprintf(format, args...))
+}
+
+// Space returns the store of the space whose genesis is g. It stores nothing: the
+// caller stores g with PutVerified like any node.
+func (db *DB) Space(g *dag.Node) (dag.Store, error) {
+	if !g.IsGenesis() {
+		return nil, fmt.Errorf("space of %s: not a genesis node", g.CID())
+	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return nil, ErrClosed
+	}
+	return &store{db: db, k: newSpaceKeys(g.CID())}, nil
+}
+
+// Sync is the durability barrier: with DurabilityAlways, every node stored before
+// the call is on stable storage when it returns, and concurrent calls share one
+// fsync. With the other modes it returns at once.
+func (db *DB) Sync() error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	if db.opts.Durability != DurabilityAlways {
+		return nil
+	}
+	return db.log.Sync()
+}
+
+// Close fsyncs the WAL, flushes the index and closes everything. Later calls fail
+// with ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	db.closed = true
+	return db.closeAll()
+}
+
+func (db *DB) closeAll() error {
+	var errs []error
+	if db.log != nil {
+		errs = append(errs, db.log.Close())
+	}
+	if db.index != nil {
+		errs = append(errs, db.index.Close())
+	}
+	return errors.Join(append(errs, db.meta.Close())...)
+}
+
+// Stats describes a DB.
+type Stats struct {
+	WALBytes     int64 // bytes in the WAL's segments
+	WALSegments  int
+	IndexBytes   int64 // bytes of the index and the metadata on disk
+	Nodes        int64 // nodes indexed, all spaces
+	CacheEntries int   // decoded nodes in the cache
+	CacheBytes   int64 // their estimated size
+	Replayed     int64 // WAL records that Open re-indexed: the tail after the checkpoint
+}
+
+// Stats returns a snapshot of the DB's sizes; the zero Stats after Close.
+func (db *DB) Stats() Stats {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return Stats{}
+	}
+	st := Stats{Nodes: db.nodes.Load(), Replayed: db.replayed.Load(), IndexBytes: db.measureIndex()}
+	segs := db.log.Segments()
+	st.WALSegments = len(segs)
+	for _, s := range segs {
+		st.WALBytes += s.Size
+	}
+	st.CacheEntries, st.CacheBytes, _ = db.cache.Load().Stats()
+	return st
+}
+
+// measureIndex returns the bytes on disk of the index and the metadata, as Pebble
+// accounts them.
+func (db *DB) measureIndex() int64 {
+	return int64(db.index.DB.Metrics().DiskSpaceUsage() + db.meta.DB.Metrics().DiskSpaceUsage())
+}
+
+// diskUsed returns the bytes of the WAL, exact, and of the index, measured at most
+// sizeTTL ago. db.wmu is held.
+func (db *DB) diskUsed() int64 {
+	if now := time.Now(); now.Sub(db.sizedAt) >= sizeTTL {
+		db.indexBytes, db.sizedAt = db.measureIndex(), now
+	}
+	used := db.indexBytes
+	for _, s := range db.log.Segments() {
+		used += s.Size
+	}
+	return used
+}
+
+func (db *DB) resetCache() {
+	db.cache.Store(lru.New[cid.Cid, *dag.Node](db.opts.CacheBytes))
+}
+
+// nodeCost estimates the memory of a decoded node: its bytes, kept once in the node
+// and aliased by its values, plus its structure.
+func nodeCost(n *dag.Node) int64 { return int64(2*len(n.Bytes()) + 256) }

@@ -1,0 +1,183 @@
+package tiers_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/korup2p/korup2p/tiers"
+	"github.com/korup2p/korup2p/wal"
+)
+
+// appendToWAL writes blocks straight into the WAL of the closed DB in dir, as a
+// crash after the WAL append and before the index write leaves them.
+func appendToWAL(t *testing.T, dir string, blocks ...[]byte) {
+	t.Helper()
+	l, err := wal.Open(filepath.Join(dir, "wal"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(blocks...); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenReplaysOnlyTheTail(t *testing.T) {
+	dir, w := t.TempDir(), &warnings{}
+	s := newSim(t, "tail", 7)
+	db := openDB(t, dir, &tiers.Options{Warn: w.warn})
+	s.populate(space(t, db, s.g), 50)
+	db.Close()
+
+	var tail [][]byte
+	for range 10 {
+		tail = append(tail, s.next().Bytes())
+	}
+	orphans := newSim(t, "orphans", 8) // a node whose dependencies the WAL lacks
+	orphans.next()
+	tail = append(tail, []byte("not a node"), orphans.next().Bytes())
+	appendToWAL(t, dir, tail...)
+
+	db = openDB(t, dir, &tiers.Options{Warn: w.warn})
+	if got := db.Stats().Replayed; got != int64(len(tail)) {
+		t.Errorf("Open replayed %d records, want the tail's %d", got, len(tail))
+	}
+	for _, want := range []string{"not a node", "dependencies are not indexed"} {
+		if !w.has(want) {
+			t.Errorf("no warning about %q in %q", want, w.msgs)
+		}
+	}
+	mustCheck(t, db)
+	s.sameAsModel(t, space(t, db, s.g))
+	db.Close()
+
+	for i := range 3 { // and an Open that replays nothing keeps the checkpoint
+		db = openDB(t, dir, nil)
+		if got := db.Stats().Replayed; got != 0 {
+			t.Errorf("Open %d after the tail replayed %d records, want 0", i+2, got)
+		}
+		db.Close()
+	}
+}
+
+func TestIndexAheadOfWAL(t *testing.T) {
+	dir, w := t.TempDir(), &warnings{}
+	opts := &tiers.Options{Durability: tiers.DurabilityNone, Warn: w.warn}
+	s := newSim(t, "ahead", 9)
+	db := openDB(t, dir, opts)
+	s.populate(space(t, db, s.g), 30)
+	db.Close()
+	kept := slices.Clone(s.nodes)
+	want := takeSnapshot(t, s.model, kept)
+	seg := filepath.Join(dir, "wal", "00000000000000000001.wal")
+	fi, err := os.Stat(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	db = openDB(t, dir, opts)
+	s.populate(space(t, db, s.g), 10)
+	db.Close()
+	// A machine crash loses the WAL's unsynced tail while the index kept its
+	// entries for it.
+	if err := os.Truncate(seg, fi.Size()); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openDB(t, dir, opts)
+	if !w.has("index is ahead of the wal") {
+		t.Errorf("no warning about the index ahead of the wal: %q", w.msgs)
+	}
+	mustCheck(t, db)
+	if err := takeSnapshot(t, space(t, db, s.g), kept).equal(want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIndexLost(t *testing.T) {
+	for _, damage := range []struct {
+		name, warning string
+		do            func(index string) error
+	}{
+		{"deleted", "index missing", os.RemoveAll},
+		{"garbage", "index unreadable", func(index string) error {
+			return filepath.WalkDir(index, func(path string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				return os.WriteFile(path, []byte("garbage"), 0o600)
+			})
+		}},
+	} {
+		t.Run(damage.name, func(t *testing.T) {
+			dir, w := t.TempDir(), &warnings{}
+			one, two := newSim(t, "one", 10), newSim(t, "two", 11)
+			db := openDB(t, dir, &tiers.Options{Warn: w.warn})
+			one.populate(space(t, db, one.g), 40)
+			two.populate(space(t, db, two.g), 20)
+			if err := db.SetMeta("space/one", []byte("genesis")); err != nil {
+				t.Fatal(err)
+			}
+			want := takeSnapshot(t, space(t, db, one.g), one.nodes)
+			db.Close()
+			if err := damage.do(filepath.Join(dir, "index")); err != nil {
+				t.Fatal(err)
+			}
+
+			db = openDB(t, dir, &tiers.Options{Warn: w.warn})
+			if !w.has(damage.warning) {
+				t.Errorf("no warning %q: %q", damage.warning, w.msgs)
+			}
+			if got := db.Stats().Replayed; got != 62 {
+				t.Errorf("rebuild replayed %d records, want 62", got)
+			}
+			if err := takeSnapshot(t, space(t, db, one.g), one.nodes).equal(want); err != nil {
+				t.Fatal(err)
+			}
+			two.sameAsModel(t, space(t, db, two.g))
+			if v, err := db.Meta("space/one"); string(v) != "genesis" || err != nil {
+				t.Errorf("Meta after rebuild = %q, %v", v, err)
+			}
+			mustCheck(t, db)
+		})
+	}
+}
+
+func TestRepair(t *testing.T) {
+	db := openDB(t, t.TempDir(), nil)
+	one, two := newSim(t, "one", 12), newSim(t, "two", 13)
+	st1, st2 := space(t, db, one.g), space(t, db, two.g)
+	one.populate(st1, 60)
+	two.populate(st2, 30)
+	if err := db.SetMeta("space/one", []byte("genesis")); err != nil {
+		t.Fatal(err)
+	}
+	want := takeSnapshot(t, st1, one.nodes)
+	var calls [][2]int64
+	if err := db.Repair(func(done, total int64) { calls = append(calls, [2]int64{done, total}) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) == 0 || calls[len(calls)-1][0] != calls[len(calls)-1][1] || calls[0][1] <= 0 {
+		t.Errorf("progress calls %v: want a last one with done == total > 0", calls)
+	}
+	if !slices.IsSortedFunc(calls, func(a, b [2]int64) int { return int(a[0] - b[0]) }) {
+		t.Errorf("progress went backwards: %v", calls)
+	}
+	if err := takeSnapshot(t, st1, one.nodes).equal(want); err != nil {
+		t.Fatal(err)
+	}
+	two.sameAsModel(t, st2)
+	if v, err := db.Meta("space/one"); string(v) != "genesis" || err != nil {
+		t.Errorf("Meta after Repair = %q, %v", v, err)
+	}
+	mustCheck(t, db)
+	one.populate(st1, 5) // writes go on
+	one.sameAsModel(t, st1)
+	if got := db.Stats().Nodes; got != 66+31 {
+		t.Errorf("Stats().Nodes = %d, want %d", got, 66+31)
+	}
+}
