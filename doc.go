@@ -22,7 +22,8 @@
 // Each space has one writer goroutine. It takes every write queued, packs requests
 // whose keys do not overlap into one node (a request that repeats a key starts the
 // next node, on top of the first), stores them, makes them durable with one sync
-// (Options.Durability) and only then acknowledges them and publishes their events.
+// (Options.Durability), and only then publishes their events and acknowledges them:
+// when a write returns, its events are already in the subscribers' buffers.
 // Readers may see a write a moment before it is acknowledged; a crash in that moment
 // can lose it, but never an acknowledged one.
 //

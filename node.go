@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/charmbracelet/log"
 	"github.com/ipfs/go-cid"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/korup2p/korup2p/internal/dirlock"
 	"github.com/korup2p/korup2p/internal/lru"
+	"github.com/korup2p/korup2p/tiers"
 )
 
 // Node is one korup2p peer's replica: its spaces, their stores, the write path and
@@ -38,10 +40,22 @@ type Node struct {
 	closed  bool
 }
 
-// openStorage opens the disk tiers in dir. It is a variable so that the build can
-// grow tiers without the root depending on them before they exist.
-var openStorage = func(dir string, opts Options) (storage, error) {
-	return nil, errors.New("disk storage is not available in this build: use Options.InMemory")
+// openStorage opens the disk tiers in dir: the WAL in dir/wal, the index in
+// dir/index. Of the memory budget, a quarter goes to the tiers' decoded-node cache and
+// the rest to the hot tier of materialised values.
+func openStorage(dir string, o Options) (storage, error) {
+	var interval time.Duration
+	if o.Durability == DurabilityInterval {
+		interval = o.SyncInterval
+	}
+	return tiers.Open(dir, &tiers.Options{
+		Durability:   string(o.Durability),
+		SyncInterval: interval,
+		CacheBytes:   o.MemoryBudget / 4,
+		DiskBudget:   o.DiskBudget,
+		SegmentSize:  o.SegmentSize,
+		Warn:         func(msg string, kv ...any) { o.Logger.Warn(msg, kv...) },
+	})
 }
 
 // Open opens (creating if needed) the replica in dir. opts may be nil for defaults.
@@ -53,7 +67,7 @@ func Open(dir string, opts *Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{opts: o, dir: dir, log: o.Logger, spaces: map[string]*space{}, subs: newHub()}
-	n.hot = lru.New[cacheKey, *entryState](o.MemoryBudget)
+	n.hot = lru.New[cacheKey, *entryState](o.hotBudget())
 	if o.InMemory {
 		n.store = newMemStorage()
 		if n.key, _, err = crypto.GenerateEd25519Key(nil); err != nil {

@@ -45,6 +45,9 @@ type Options struct {
 	// DiskBudget bounds the data directory, in bytes; default 10 GiB. At the budget,
 	// writes fail with an error naming it; nothing acknowledged is lost.
 	DiskBudget int64
+	// SegmentSize is the size at which the write-ahead log starts a new segment
+	// (default 64 MiB).
+	SegmentSize int64
 	// InMemory keeps everything in memory: nothing is written to dir, which may be "".
 	InMemory bool
 	// Logger receives the node's logs; default a charmbracelet logger on stderr at
@@ -52,6 +55,15 @@ type Options struct {
 	Logger *log.Logger
 	// Now is the wall clock; default time.Now. Tests set it.
 	Now func() time.Time
+}
+
+// hotBudget is the part of the memory budget the hot tier of materialised values
+// gets: all of it in memory, three quarters with the disk tiers.
+func (o Options) hotBudget() int64 {
+	if o.InMemory {
+		return o.MemoryBudget
+	}
+	return o.MemoryBudget / 4 * 3
 }
 
 func (o *Options) withDefaults() (Options, error) {

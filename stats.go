@@ -50,7 +50,7 @@ func (n *Node) Stats() (Stats, error) {
 		st.Spaces = append(st.Spaces, SpaceStats{SpaceInfo: info, Nodes: count, Heads: heads})
 	}
 	st.Hot.Entries, st.Hot.Bytes, st.Hot.Evictions = n.hot.Stats()
-	st.Hot.Budget = n.opts.MemoryBudget
+	st.Hot.Budget = n.opts.hotBudget()
 	return st, nil
 }
 
@@ -80,6 +80,6 @@ func (n *Node) Repair(ctx context.Context, progress func(done, total int64)) err
 	if err := n.store.Repair(progress); err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}
-	n.hot = lru.New[cacheKey, *entryState](n.opts.MemoryBudget)
+	n.hot = lru.New[cacheKey, *entryState](n.opts.hotBudget())
 	return nil
 }

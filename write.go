@@ -251,6 +251,9 @@ func (sp *space) commit(batch []*writeReq) {
 	sp.mu.Unlock()
 
 	syncErr := sp.n.store.Sync()
+	if syncErr == nil { // before the acks: once a write returns, its events are queued
+		sp.n.subs.publish(events)
+	}
 	for _, g := range groups {
 		err := g.err
 		if err == nil && syncErr != nil {
@@ -263,9 +266,6 @@ func (sp *space) commit(batch []*writeReq) {
 		for _, r := range g.reqs {
 			r.done <- writeDone{res: res, err: err}
 		}
-	}
-	if syncErr == nil {
-		sp.n.subs.publish(events)
 	}
 }
 
