@@ -171,7 +171,7 @@ func (db *DB) closeAll() error {
 
 // Stats describes a DB.
 type Stats struct {
-	WALBytes     int64 // bytes in the WAL's segments
+	WALBytes     int64 // bytes of the WAL's segment files (cold ones compressed)
 	WALSegments  int
 	IndexBytes   int64 // bytes of the index and the metadata on disk
 	Nodes        int64 // nodes indexed, all spaces
@@ -191,7 +191,7 @@ func (db *DB) Stats() Stats {
 	segs := db.log.Segments()
 	st.WALSegments = len(segs)
 	for _, s := range segs {
-		st.WALBytes += s.Size
+		st.WALBytes += s.DiskSize
 	}
 	st.CacheEntries, st.CacheBytes, _ = db.cache.Load().Stats()
 	return st
@@ -211,7 +211,7 @@ func (db *DB) diskUsed() int64 {
 	}
 	used := db.indexBytes
 	for _, s := range db.log.Segments() {
-		used += s.Size
+		used += s.DiskSize
 	}
 	return used
 }
