@@ -57,6 +57,13 @@ type DB struct {
 	indexBytes int64             // index and meta size on disk when last measured
 	sizedAt    time.Time         // when indexBytes was measured
 
+	// heads caches each space's heads: a scan of the head entries wades through the
+	// tombstone of every head ever replaced, so it grows with the writes. Loaded by
+	// one scan on first use, updated by PutVerified after each commit, dropped when
+	// recovery re-indexes. Guarded by headsMu (readers) and wmu (writers).
+	headsMu sync.Mutex
+	heads   map[cid.Cid]map[cid.Cid]struct{}
+
 	cache    atomic.Pointer[lru.Cache[cid.Cid, *dag.Node]]
 	nodes    atomic.Int64 // mirrors keyCount
 	replayed atomic.Int64 // WAL records re-indexed by Open

@@ -192,6 +192,7 @@ func (r *replayer) add(p wal.Pos, block []byte) error {
 		}
 		r.staged = map[cid.Cid]bool{}
 	}
+	db.dropHeads()
 	if err := db.indexNode(r.w, k, n, p); err != nil {
 		return err
 	}

@@ -123,9 +123,76 @@ func hasKey(db *pebble.DB, key string) (bool, error) {
 	return ok, it.Close()
 }
 
-// Heads implements dag.Store.
+// Heads implements dag.Store, from the DB's heads cache.
 func (s *store) Heads() ([]cid.Cid, error) {
-	return s.scanCIDs(s.k.headPrefix())
+	var out []cid.Cid
+	err := s.read(func() (err error) {
+		out, err = s.heads()
+		return err
+	})
+	return out, err
+}
+
+// heads is Heads with the DB open for reading.
+func (s *store) heads() ([]cid.Cid, error) {
+	db := s.db
+	db.headsMu.Lock()
+	set, ok := db.heads[s.k.id]
+	db.headsMu.Unlock()
+	if !ok {
+		scanned, err := db.scanCIDs(s.k.headPrefix())
+		if err != nil {
+			return nil, err
+		}
+		// Install the scan only if no write happened meanwhile: take wmu, rescan
+		// under it, so the set and the index agree.
+		db.wmu.Lock()
+		if scanned, err = db.scanCIDs(s.k.headPrefix()); err == nil {
+			set = make(map[cid.Cid]struct{}, len(scanned))
+			for _, c := range scanned {
+				set[c] = struct{}{}
+			}
+			db.headsMu.Lock()
+			if db.heads == nil {
+				db.heads = map[cid.Cid]map[cid.Cid]struct{}{}
+			}
+			db.heads[s.k.id] = set
+			db.headsMu.Unlock()
+		}
+		db.wmu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return scanned, nil
+	}
+	db.headsMu.Lock()
+	out := make([]cid.Cid, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	db.headsMu.Unlock()
+	return dag.SortCIDs(out), nil
+}
+
+// noteHeads updates the heads cache after n was indexed. db.wmu is held.
+func (db *DB) noteHeads(k spaceKeys, n *dag.Node) {
+	db.headsMu.Lock()
+	defer db.headsMu.Unlock()
+	set, ok := db.heads[k.id]
+	if !ok {
+		return // not loaded: the next Heads scans
+	}
+	for _, p := range n.Parents {
+		delete(set, p)
+	}
+	set[n.CID()] = struct{}{}
+}
+
+// dropHeads forgets every cached heads set (recovery re-indexed behind it).
+func (db *DB) dropHeads() {
+	db.headsMu.Lock()
+	db.heads = nil
+	db.headsMu.Unlock()
 }
 
 // Children implements dag.Store.

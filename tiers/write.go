@@ -58,6 +58,7 @@ func (s *store) PutVerified(n *dag.Node) error {
 		db.failed = err
 		return fmt.Errorf("put %s: index: %w", c, err)
 	}
+	db.noteHeads(s.k, n)
 	db.cache.Load().Put(c, n, nodeCost(n))
 	return nil
 }
