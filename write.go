@@ -284,12 +284,11 @@ func (sp *space) apply(ops []dag.Op, trees []any, events *[]Event) (*dag.Node, e
 	}
 	olds := make([]*entryState, len(ops))
 	for i := range ops {
-		if ops[i].Prev, err = sp.store.KeyHeads(ops[i].Key); err != nil {
-			return nil, err
-		}
+		// The key's state, cached or read, names its key-heads: the new version's prev.
 		if olds[i], err = sp.state(ops[i].Key); err != nil {
 			return nil, err
 		}
+		ops[i].Prev = olds[i].entry.Heads
 	}
 	node, err := dag.NewNode(dag.Draft{Space: sp.id(), Parents: parents, Ops: ops, ValuesCanonical: true}, &sp.clock,
 		sp.n.opts.Now().UnixNano(), sp.n.key, distinctions.Limits{MaxBytes: sp.n.maxNodeBytes()})
