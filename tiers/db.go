@@ -64,6 +64,8 @@ type DB struct {
 	headsMu sync.Mutex
 	heads   map[cid.Cid]map[cid.Cid]struct{}
 
+	cold *cold // the compactor of sealed segments; nil with Options.NoCold
+
 	cache    atomic.Pointer[lru.Cache[cid.Cid, *dag.Node]]
 	nodes    atomic.Int64 // mirrors keyCount
 	replayed atomic.Int64 // WAL records re-indexed by Open
@@ -94,6 +96,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err := db.openIndex(); err != nil {
 		db.closeAll()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	if !o.NoCold {
+		db.startCold()
 	}
 	return db, nil
 }
@@ -162,6 +167,7 @@ func (db *DB) Close() error {
 		return ErrClosed
 	}
 	db.closed = true
+	db.stopCold()
 	return db.closeAll()
 }
 
@@ -180,6 +186,7 @@ func (db *DB) closeAll() error {
 type Stats struct {
 	WALBytes     int64 // bytes of the WAL's segment files (cold ones compressed)
 	WALSegments  int
+	ColdSegments int   // of those, compressed
 	IndexBytes   int64 // bytes of the index and the metadata on disk
 	Nodes        int64 // nodes indexed, all spaces
 	CacheEntries int   // decoded nodes in the cache
@@ -199,6 +206,9 @@ func (db *DB) Stats() Stats {
 	st.WALSegments = len(segs)
 	for _, s := range segs {
 		st.WALBytes += s.DiskSize
+		if s.Cold {
+			st.ColdSegments++
+		}
 	}
 	st.CacheEntries, st.CacheBytes, _ = db.cache.Load().Stats()
 	return st

@@ -51,6 +51,8 @@ type Options struct {
 	DiskBudget int64
 	// SegmentSize is the WAL's segment size (default wal.DefaultSegmentSize).
 	SegmentSize int64
+	// NoCold keeps sealed WAL segments uncompressed (the cold tier is on by default).
+	NoCold bool
 	// Warn receives warnings: damaged WAL records, blocks that are not nodes, an
 	// index rebuilt. keyvals alternate keys and values, as charmbracelet/log and
 	// log/slog take them. It may be called from several goroutines at once. The

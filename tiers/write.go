@@ -47,6 +47,7 @@ func (s *store) PutVerified(n *dag.Node) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", c, err)
 	}
+	db.appended(pos[0].Segment)
 	w, err := newBatch(db)
 	if err == nil {
 		err = db.indexNode(w, s.k, n, pos[0])
