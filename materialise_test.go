@@ -56,7 +56,7 @@ func TestWriteMaterialisesLikeRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fresh, err := materialise(st, 0)
+			fresh, err := materialise(st)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package korup2p
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,15 +78,20 @@ func (n *Node) Query(ctx context.Context, space, namespace string, q Query) (Que
 	if err := q.Validate(); err != nil {
 		return QueryResult{}, fmt.Errorf("query %s/%s: %w", space, namespace, err)
 	}
-	var scanErr error
+	var scanErr, valueErr error
 	rows := func(yield func(string, any) bool) {
 		scanErr = n.scan(ctx, space, namespace+"/", "", func(key string, e *entryState) bool {
-			return yield(key, e.value)
+			v, err := e.value()
+			if err != nil {
+				valueErr = fmt.Errorf("%s: %w", key, err)
+				return false
+			}
+			return yield(key, v)
 		})
 	}
 	res, err := query.Run(q, rows)
 	if err == nil {
-		err = scanErr
+		err = cmp.Or(scanErr, valueErr)
 	}
 	if err != nil {
 		return QueryResult{}, fmt.Errorf("query %s/%s: %w", space, namespace, err)

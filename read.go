@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -50,51 +49,42 @@ type cacheKey struct {
 	key   string
 }
 
-// entryState is a key's materialised state, shared read-only by the cache. Its JSON
-// is formatted on first use: most writes are never read before the next one.
+// entryState is a key's materialised state, shared read-only by the cache. It keeps
+// the value as canonical JSON text only — about its encoded size, where a Go value
+// tree costs 4–5 times that — and parses it when a patch or a query needs the tree.
 type entryState struct {
-	entry Entry // without Value: see json
-	value any   // the value tree, for queries; crdt.Absent when deleted
-	size  int   // the value's encoded size, for the cache's cost
-
-	once sync.Once
-	text json.RawMessage
-	err  error
+	entry Entry           // without Value: see text
+	text  json.RawMessage // the value as JSON; nil when absent
 }
 
-func (e *entryState) exists() bool { return !crdt.IsAbsent(e.value) }
+func (e *entryState) exists() bool { return e.text != nil }
 
-func (e *entryState) cost() int64 { return int64(256 + 6*e.size + 64*len(e.entry.Heads)) }
+func (e *entryState) cost() int64 {
+	return int64(192 + len(e.entry.Key) + len(e.text) + 48*len(e.entry.Heads))
+}
 
-// json returns the value as JSON (nil when absent). Do not modify it.
-func (e *entryState) json() (json.RawMessage, error) {
-	e.once.Do(func() { e.text, e.err = jsonOf(e.value) })
-	return e.text, e.err
+// value parses the value into a tree (crdt.Absent when absent).
+func (e *entryState) value() (any, error) {
+	if e.text == nil {
+		return crdt.Absent, nil
+	}
+	return distinctions.ParseJSON(e.text, distinctions.Limits{MaxBytes: len(e.text)})
 }
 
 // get returns the Entry with its own copy of the JSON value.
 func (e *entryState) get() (Entry, error) {
-	text, err := e.json()
-	if err != nil {
-		return Entry{}, err
-	}
 	out := e.entry
-	out.Value = slices.Clone(text)
+	out.Value = slices.Clone(e.text)
 	return out, nil
 }
 
-// materialise turns a crdt.State into an entryState; size is the value's encoded size
-// if known, else 0 (the JSON is then formatted now, to size it).
-func materialise(st crdt.State, size int) (*entryState, error) {
-	e := &entryState{value: st.Value, size: size, entry: Entry{Key: st.Key, Version: st.Version, Clock: st.Clock, Author: st.Author, Heads: st.Heads}}
-	if size == 0 && !crdt.IsAbsent(st.Value) {
-		text, err := e.json()
-		if err != nil {
-			return nil, err
-		}
-		e.size = len(text)
-	}
+// materialise turns a crdt.State into an entryState.
+func materialise(st crdt.State) (*entryState, error) {
+	e := &entryState{entry: Entry{Key: st.Key, Version: st.Version, Clock: st.Clock, Author: st.Author, Heads: st.Heads}}
 	var err error
+	if e.text, err = jsonOf(st.Value); err != nil {
+		return nil, err
+	}
 	for _, c := range st.Conflicts {
 		cf := Conflict{Path: c.Path, Winner: c.Winner}
 		if cf.Value, err = jsonOf(c.Value); err != nil {
@@ -140,7 +130,7 @@ func (sp *space) state(key string) (*entryState, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := materialise(st, 0)
+	e, err := materialise(st)
 	if err != nil {
 		return nil, err
 	}
@@ -159,12 +149,15 @@ func (sp *space) wrote(node *dag.Node, op dag.Op, tree any, old *entryState, eve
 	case dag.KindSet:
 		v = tree
 	case dag.KindPatch:
-		v = crdt.ApplyMergePatch(old.value, tree)
+		base, err := old.value()
+		if err != nil {
+			return err
+		}
+		v = crdt.ApplyMergePatch(base, tree)
 	case dag.KindDel:
 		v = crdt.Absent
 	}
-	size := len(op.Value) // a patch's result may differ; an estimate serves the cache
-	cur, err := materialise(crdt.State{Key: op.Key, Value: v, Version: node.CID(), Clock: node.Clock, Author: node.Author, Heads: []cid.Cid{node.CID()}}, max(size, 1))
+	cur, err := materialise(crdt.State{Key: op.Key, Value: v, Version: node.CID(), Clock: node.Clock, Author: node.Author, Heads: []cid.Cid{node.CID()}})
 	if err != nil {
 		return err
 	}
@@ -181,9 +174,7 @@ func (sp *space) wrote(node *dag.Node, op dag.Op, tree any, old *entryState, eve
 		return nil // a delete of an absent key changes nothing visible
 	}
 	if sp.n.subs.watching(sp.name, op.Key) {
-		if ev.Value, err = cur.json(); err != nil {
-			return err
-		}
+		ev.Value = cur.text
 		*events = append(*events, ev)
 	}
 	return nil
@@ -258,7 +249,7 @@ func (n *Node) readPast(op, space, key string, read func(crdt.Reader) (crdt.Stat
 	if !st.Exists() {
 		return Entry{}, keyErr(op, space, key, ErrNotFound)
 	}
-	e, err := materialise(st, 0)
+	e, err := materialise(st)
 	if err != nil {
 		return Entry{}, keyErr(op, space, key, err)
 	}

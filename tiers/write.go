@@ -60,9 +60,17 @@ func (s *store) PutVerified(n *dag.Node) error {
 		return fmt.Errorf("put %s: index: %w", c, err)
 	}
 	db.noteHeads(s.k, n)
-	db.cache.Load().Put(c, n, nodeCost(n))
+	// A node just stored is the next write's parent: cache it, unless it is a bulk
+	// batch that would fill the cache with bytes nobody reads again (Get caches those
+	// when they are read).
+	if len(n.Bytes()) <= maxPutCached {
+		db.cache.Load().Put(c, n, nodeCost(n))
+	}
 	return nil
 }
+
+// maxPutCached is the largest node PutVerified caches.
+const maxPutCached = 64 << 10
 
 // missingDep returns the first of n's dependencies that the space lacks, or
 // cid.Undef.
