@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ipfs/go-cid"
-
-	"github.com/korup2p/korup2p/internal/lru"
 )
 
 // Stats describes a Node: its spaces and its hot tier.
@@ -80,6 +78,6 @@ func (n *Node) Repair(ctx context.Context, progress func(done, total int64)) err
 	if err := n.store.Repair(progress); err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}
-	n.hot = lru.New[cacheKey, *entryState](n.opts.hotBudget())
+	n.hot.Clear() // cleared, not replaced: Get reads n.hot without a lock
 	return nil
 }

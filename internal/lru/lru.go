@@ -103,6 +103,15 @@ func (c *Cache[K, V]) remove(it *item[K, V]) {
 	c.cost -= it.cost
 }
 
+// Clear removes every entry.
+func (c *Cache[K, V]) Clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.items)
+	clear(c.ring)
+	c.ring, c.hand, c.cost = c.ring[:0], 0, 0
+}
+
 // Stats returns the number of entries, their total cost, and the evictions so far.
 func (c *Cache[K, V]) Stats() (entries int, cost int64, evicted uint64) {
 	c.mu.RLock()

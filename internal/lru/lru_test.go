@@ -46,6 +46,19 @@ func TestEvictsUnusedByCost(t *testing.T) {
 	if _, ok := c.Get("huge"); ok {
 		t.Error("an entry over the whole budget was stored")
 	}
+	c3 := New[int, int](10)
+	c3.Put(1, 1, 5)
+	c3.Clear()
+	if _, ok := c3.Get(1); ok {
+		t.Error("Clear left an entry")
+	}
+	if n, cost, _ := c3.Stats(); n != 0 || cost != 0 {
+		t.Errorf("after Clear: %d entries, cost %d", n, cost)
+	}
+	c3.Put(2, 2, 5)
+	if v, ok := c3.Get(2); !ok || v != 2 {
+		t.Error("the cache does not work after Clear")
+	}
 	c.Delete("a")
 	if n, cost, _ := c.Stats(); n != 1 || cost != 4 {
 		t.Errorf("after Delete: %d entries, cost %d", n, cost)
