@@ -103,6 +103,9 @@ func TestRepairWhileReading(t *testing.T) {
 	if err := n.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if st, err := n.Stats(); err != nil || st.Storage.Nodes != 51 || st.Storage.WALBytes == 0 || st.Storage.IndexBytes == 0 {
+		t.Errorf("Stats().Storage = %+v, %v; want 51 nodes (genesis + 50 writes) and sizes", st.Storage, err)
+	}
 	after := mustGet(t, n, "default", "r/3")
 	if string(after.Value) != string(before.Value) || !after.Version.Equals(before.Version) {
 		t.Errorf("after Repair: %s@%s, before %s@%s", after.Value, after.Version, before.Value, before.Version)

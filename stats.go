@@ -5,14 +5,20 @@ import (
 	"fmt"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/korup2p/korup2p/tiers"
 )
 
 // Stats describes a Node: its spaces and its hot tier.
 type Stats struct {
-	PeerID string
-	Spaces []SpaceStats
-	Hot    CacheStats
+	PeerID  string
+	Spaces  []SpaceStats
+	Hot     CacheStats
+	Storage StorageStats // zeros in memory
 }
+
+// StorageStats describes the disk tiers.
+type StorageStats = tiers.Stats
 
 // SpaceStats describes one space.
 type SpaceStats struct {
@@ -49,6 +55,7 @@ func (n *Node) Stats() (Stats, error) {
 	}
 	st.Hot.Entries, st.Hot.Bytes, st.Hot.Evictions = n.hot.Stats()
 	st.Hot.Budget = n.opts.hotBudget()
+	st.Storage = n.store.Usage()
 	return st, nil
 }
 

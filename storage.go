@@ -25,6 +25,8 @@ type storage interface {
 	SetMeta(key string, value []byte) error
 	// MetaKeys returns the metadata keys with the prefix, sorted.
 	MetaKeys(prefix string) ([]string, error)
+	// Usage reports the storage's size and state.
+	Usage() StorageStats
 	// Check verifies the stores' consistency (every indexed node readable, heads and
 	// key-heads as the nodes say).
 	Check() error
@@ -81,6 +83,8 @@ func (m *memStorage) MetaKeys(prefix string) ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+func (m *memStorage) Usage() StorageStats { return StorageStats{} }
 
 func (m *memStorage) Check() error { return nil }
 

@@ -240,3 +240,6 @@ func (db *DB) resetCache() {
 // nodeCost estimates the memory of a decoded node: its bytes, kept once in the node
 // and aliased by its values, plus its structure.
 func nodeCost(n *dag.Node) int64 { return int64(2*len(n.Bytes()) + 256) }
+
+// Usage is Stats, under the name the root package's storage interface uses.
+func (db *DB) Usage() Stats { return db.Stats() }
