@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/charmbracelet/log"
 
 	"github.com/korup2p/korup2p"
 	"github.com/korup2p/korup2p/tiers"
@@ -112,5 +116,56 @@ func TestRepairWhileReading(t *testing.T) {
 	}
 	if hist, err := n.History(ctx, "default", "r/3"); err != nil || len(hist) != 5 {
 		t.Errorf("history after Repair: %d versions, %v", len(hist), err)
+	}
+}
+
+// TestTornLastRecord: the last WAL record cut short (a torn write) costs exactly that
+// write: reopening reports it, rebuilds the index that was ahead of the log, and keeps
+// every other write; the store then takes writes again.
+func TestTornLastRecord(t *testing.T) {
+	dir := t.TempDir()
+	n := openDisk(t, dir, nil)
+	for i := range 20 {
+		mustPut(t, n, "default", fmt.Sprintf("t/%d", i), i)
+	}
+	if err := n.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "wal", "*.wal"))
+	if len(segs) == 0 {
+		t.Fatal("no WAL segment")
+	}
+	last := segs[len(segs)-1]
+	fi, err := os.Stat(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(last, fi.Size()-10); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs strings.Builder
+	n2, err := korup2p.Open(dir, &korup2p.Options{Logger: log.New(&logs)})
+	if err != nil {
+		t.Fatalf("reopen after a torn record: %v", err)
+	}
+	defer n2.Close(ctx)
+	if !strings.Contains(logs.String(), filepath.Base(last)) {
+		t.Errorf("the torn record was not reported with its file; logs:\n%s", logs.String())
+	}
+	for i := range 19 {
+		if e, err := n2.Get(ctx, "default", fmt.Sprintf("t/%d", i)); err != nil || string(e.Value) != fmt.Sprint(i) {
+			t.Errorf("t/%d: %s, %v", i, e.Value, err)
+		}
+	}
+	if _, err := n2.Get(ctx, "default", "t/19"); !errors.Is(err, korup2p.ErrNotFound) {
+		t.Errorf("the torn write t/19: %v, want ErrNotFound", err)
+	}
+	if err := n2.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, n2, "default", "t/19", 19)
+	if e := mustGet(t, n2, "default", "t/19"); string(e.Value) != "19" {
+		t.Errorf("rewrite after recovery: %s", e.Value)
 	}
 }
