@@ -53,36 +53,35 @@ type cacheKey struct {
 // the value as canonical JSON text only — about its encoded size, where a Go value
 // tree costs 4–5 times that — and parses it when a patch or a query needs the tree.
 type entryState struct {
-	entry Entry           // without Value: see text
-	text  json.RawMessage // the value as JSON; nil when absent
+	entry Entry // entry.Value is the value as JSON; nil when absent. Do not modify.
 }
 
-func (e *entryState) exists() bool { return e.text != nil }
+func (e *entryState) exists() bool { return e.entry.Value != nil }
 
 func (e *entryState) cost() int64 {
-	return int64(192 + len(e.entry.Key) + len(e.text) + 48*len(e.entry.Heads))
+	return int64(192 + len(e.entry.Key) + len(e.entry.Value) + 48*len(e.entry.Heads))
 }
 
 // value parses the value into a tree (crdt.Absent when absent).
 func (e *entryState) value() (any, error) {
-	if e.text == nil {
+	if !e.exists() {
 		return crdt.Absent, nil
 	}
-	return distinctions.ParseJSON(e.text, distinctions.Limits{MaxBytes: len(e.text)})
+	return distinctions.ParseJSON(e.entry.Value, distinctions.Limits{MaxBytes: len(e.entry.Value)})
 }
 
 // get returns the Entry with its own copy of the JSON value.
-func (e *entryState) get() (Entry, error) {
+func (e *entryState) get() Entry {
 	out := e.entry
-	out.Value = slices.Clone(e.text)
-	return out, nil
+	out.Value = slices.Clone(out.Value)
+	return out
 }
 
 // materialise turns a crdt.State into an entryState.
 func materialise(st crdt.State) (*entryState, error) {
 	e := &entryState{entry: Entry{Key: st.Key, Version: st.Version, Clock: st.Clock, Author: st.Author, Heads: st.Heads}}
 	var err error
-	if e.text, err = jsonOf(st.Value); err != nil {
+	if e.entry.Value, err = jsonOf(st.Value); err != nil {
 		return nil, err
 	}
 	for _, c := range st.Conflicts {
@@ -174,7 +173,7 @@ func (sp *space) wrote(node *dag.Node, op dag.Op, tree any, old *entryState, eve
 		return nil // a delete of an absent key changes nothing visible
 	}
 	if sp.n.subs.watching(sp.name, op.Key) {
-		ev.Value = cur.text
+		ev.Value = cur.entry.Value
 		*events = append(*events, ev)
 	}
 	return nil
@@ -208,11 +207,7 @@ func (n *Node) Get(ctx context.Context, space, key string) (Entry, error) {
 	if !e.exists() {
 		return Entry{}, keyErr("get", space, key, ErrNotFound)
 	}
-	out, err := e.get()
-	if err != nil {
-		return Entry{}, keyErr("get", space, key, err)
-	}
-	return out, nil
+	return e.get(), nil
 }
 
 // GetAt returns key's state as of the wall-clock time t: the state of every write
@@ -253,11 +248,7 @@ func (n *Node) readPast(op, space, key string, read func(crdt.Reader) (crdt.Stat
 	if err != nil {
 		return Entry{}, keyErr(op, space, key, err)
 	}
-	out, err := e.get()
-	if err != nil {
-		return Entry{}, keyErr(op, space, key, err)
-	}
-	return out, nil
+	return e.get(), nil
 }
 
 // Version is one version of a key, as History lists it.
