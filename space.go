@@ -37,7 +37,6 @@ type space struct {
 	// mu serialises changes to the store (local writes, and later remote ingest)
 	// with the cache updates they cause; cache misses compute under the read lock.
 	mu    sync.RWMutex
-	in    *dag.Ingester
 	clock dag.Clock
 
 	queue chan *writeReq
@@ -146,7 +145,6 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 	}
 	n.nextOrd++
 	sp := &space{n: n, ord: n.nextOrd, name: name, g: g, info: info, store: st, queue: make(chan *writeReq, writeQueue)}
-	sp.in = dag.NewIngester(st, g.CID(), &dag.IngestOptions{Limits: distinctions.Limits{MaxBytes: n.maxNodeBytes()}})
 	if ok, err := st.Has(g.CID()); err != nil {
 		return nil, err
 	} else if !ok {

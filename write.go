@@ -3,7 +3,6 @@ package korup2p
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/ipfs/go-cid"
@@ -295,15 +294,11 @@ func (sp *space) apply(ops []dag.Op, trees []any, events *[]Event) (*dag.Node, e
 	if err != nil {
 		return nil, err
 	}
-	res, err := sp.in.Add(node)
-	if err != nil {
+	// Our own node, built on what the store holds: its parents and prevs are there and
+	// NewNode set its height and clock from them, so the Ingester's checks would only
+	// fetch them all again.
+	if err := sp.store.PutVerified(node); err != nil {
 		return nil, err
-	}
-	if err := res.Err(); err != nil {
-		return nil, err
-	}
-	if len(res.Applied) != 1 {
-		return nil, errors.New("write: the node was not applied (missing dependencies)")
 	}
 	for i, op := range ops {
 		if err := sp.wrote(node, op, trees[i], olds[i], events); err != nil {
