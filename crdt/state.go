@@ -78,7 +78,13 @@ func Merge(r Reader, key string, versions []cid.Cid) (State, error) {
 // ReadAt returns the state of key as of clock t: the state of the nodes whose clock is
 // at most t. Parents' clocks are below their children's, so that set is causally closed.
 func ReadAt(r Reader, key string, t dag.Timestamp) (State, error) {
-	e := newEval(r, key, func(n *dag.Node) (bool, error) { return n.Clock.Compare(t) <= 0, nil })
+	return ReadWhere(r, key, func(n *dag.Node) (bool, error) { return n.Clock.Compare(t) <= 0, nil })
+}
+
+// ReadWhere returns the state of key over the versions keep accepts, which must be
+// causally closed (a kept version's prevs are kept): the state at a cut of the DAG.
+func ReadWhere(r Reader, key string, keep func(*dag.Node) (bool, error)) (State, error) {
+	e := newEval(r, key, keep)
 	heads, err := e.filteredHeads()
 	if err != nil {
 		return State{}, err
@@ -145,6 +151,9 @@ type Version struct {
 	Kind   dag.Kind
 	Prev   []cid.Cid
 	Value  any // the key's value as of this version alone (a patch applied); Absent after a delete
+	// Distilled marks the stand-in of a version folded into a snapshot: its Value is
+	// the key's state at the cut, and the versions before it are gone.
+	Distilled bool
 }
 
 // History returns every version of key, oldest first (a topological order).
@@ -164,7 +173,8 @@ func History(r Reader, key string) ([]Version, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Version{CID: c, Clock: n.Clock, Author: n.Author, Kind: op.Kind, Prev: op.Prev, Value: v}
+		out[i] = Version{CID: c, Clock: n.Clock, Author: n.Author, Kind: op.Kind, Prev: op.Prev, Value: v,
+			Distilled: n.IsDistilled()}
 	}
 	return out, nil
 }
@@ -212,10 +222,35 @@ func (e *eval) version(c cid.Cid) (*dag.Node, dag.Op, error) {
 		e.nodes[c] = n
 	}
 	op, ok := n.Op(e.key)
+	if !ok && n.IsDistilled() {
+		return nil, dag.Op{}, fmt.Errorf("version %s of %q: %w", c, e.key, errFolded)
+	}
 	if !ok {
 		return nil, dag.Op{}, fmt.Errorf("%w: %s does not write %q", ErrNotVersion, c, e.key)
 	}
 	return n, op, nil
+}
+
+// errFolded is a version that a store distilled without keeping an op for the key:
+// it was no key-head at the cut, so the key's state there holds all it contributed.
+var errFolded = fmt.Errorf("folded into a snapshot: %w", dag.ErrDistilled)
+
+// prevs returns the prevs of op that the key's DAG still holds: a version folded
+// into a snapshot without an op is left out — its successor at the cut, which does
+// keep one, stands for it.
+func (e *eval) prevs(op dag.Op) ([]cid.Cid, error) {
+	out := make([]cid.Cid, 0, len(op.Prev))
+	for _, p := range op.Prev {
+		_, _, err := e.version(p)
+		switch {
+		case errors.Is(err, errFolded):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // Parents implements lca.Graph over the key's own DAG: a version's parents are its prevs.
@@ -224,11 +259,12 @@ func (e *eval) Parents(c cid.Cid) ([]cid.Cid, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.filter == nil {
-		return op.Prev, nil
+	prev, err := e.prevs(op)
+	if err != nil || e.filter == nil {
+		return prev, err
 	}
 	var out []cid.Cid
-	for _, p := range op.Prev {
+	for _, p := range prev {
 		n, _, err := e.version(p)
 		if err != nil {
 			return nil, err

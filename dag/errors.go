@@ -14,6 +14,10 @@ var ErrNotFound = errors.New("node not found")
 // the node is not in the store: the caller broke the "dependencies first" contract.
 var ErrMissingDeps = errors.New("node's dependencies are not in the store")
 
+// ErrDistilled is matched by reads that reach into history a store has distilled
+// (folded into a snapshot and dropped): time travel before the cut, for instance.
+var ErrDistilled = errors.New("history before this point was distilled")
+
 // ErrInvalid is matched (errors.Is) by every *ValidationError.
 var ErrInvalid = errors.New("invalid node")
 

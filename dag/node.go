@@ -50,8 +50,9 @@ type Node struct {
 	Cap     cid.Cid   // the capability that authorises the write; cid.Undef when absent
 	Sig     []byte    // ed25519 signature over the node encoded without sig
 
-	cid   cid.Cid
-	bytes []byte
+	cid       cid.Cid
+	bytes     []byte
+	distilled bool // a stand-in from Distilled
 }
 
 // CID returns the node's content address.
