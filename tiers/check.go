@@ -117,9 +117,18 @@ func (c *checker) space(sp cid.Cid) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("check space %s: %w", sp, err)
 	}
+	standIns, err := c.standIns(k)
+	if err != nil {
+		return 0, fmt.Errorf("check space %s: %w", sp, err)
+	}
 	for id, n := range nodes {
 		for _, d := range dag.Deps(n) {
-			if nodes[d] == nil {
+			if nodes[d] != nil {
+				continue
+			}
+			if ok, err := db.hasDistilledNode(k, d); err != nil {
+				return 0, err
+			} else if !ok {
 				c.problem("%s: dependency %s is not indexed", id, d)
 			}
 		}
@@ -143,6 +152,28 @@ func (c *checker) space(sp cid.Cid) (int64, error) {
 			if kh := k.khead(op.Key, id); !prevNamed[kh] {
 				wantKHeads = append(wantKHeads, kh)
 			}
+		}
+	}
+	// What distillation keeps: the heads of the last cut that no whole node names,
+	// and for each stand-in op its key-head (unless superseded), history and key.
+	last, err := db.lastSnapshot(sp)
+	if err != nil {
+		return 0, err
+	}
+	if last != nil {
+		for _, h := range last.Heads {
+			if !named[h] {
+				wantHeads = append(wantHeads, k.head(h))
+			}
+		}
+	}
+	for _, n := range standIns {
+		for _, op := range n.Ops {
+			if kh := k.khead(op.Key, n.CID()); !prevNamed[kh] {
+				wantKHeads = append(wantKHeads, kh)
+			}
+			wantHist = append(wantHist, k.hist(op.Key, n))
+			wantKeys = append(wantKeys, k.key(op.Key))
 		}
 	}
 	for _, x := range []struct {
@@ -197,4 +228,24 @@ func diff(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// standIns returns the stand-ins of the space's distilled nodes that keep ops.
+func (c *checker) standIns(k spaceKeys) ([]*dag.Node, error) {
+	var out []*dag.Node
+	if !c.db.hasDistilled.Load() {
+		return nil, nil
+	}
+	err := c.db.scanMeta(metaKey(metaDist+string(k.id.Bytes())+"/"), func(key, value []byte) error {
+		n, err := decodeDistEntry(k, key, value)
+		if err != nil {
+			c.problem("%v", err)
+			return nil
+		}
+		if len(n.Ops) > 0 {
+			out = append(out, n)
+		}
+		return nil
+	})
+	return out, err
 }

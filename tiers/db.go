@@ -66,6 +66,10 @@ type DB struct {
 
 	cold *cold // the compactor of sealed segments; nil with Options.NoCold
 
+	// hasDistilled is set once some space was distilled: reads that miss the index
+	// then look for a stand-in in the metadata.
+	hasDistilled atomic.Bool
+
 	cache    atomic.Pointer[lru.Cache[cid.Cid, *dag.Node]]
 	nodes    atomic.Int64 // mirrors keyCount
 	replayed atomic.Int64 // WAL records re-indexed by Open

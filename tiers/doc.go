@@ -75,6 +75,36 @@
 // nothing. Nodes that only delete still go in, so that a user can act; nothing
 // already stored is touched.
 //
+// # Deep tier: distillation
+//
+// With a [Retention] (an age, a count of newest nodes to keep, or both), history
+// older than it is folded. [DB.PlanDistill] picks the cut — the longest run of the
+// oldest sealed WAL segments the retention lets go, a causally closed set because
+// every node is appended after its dependencies — and reads their nodes. The caller
+// (the root package, which merges; this package never does) computes each written
+// key's state over the cut (crdt.ReadWhere with [SpacePlan.Contains]) and passes it
+// to [DB.Distill], which:
+//
+//   - records in the metadata, for every node of the cut, what stays of it: its
+//     header and, for each key it is a key-head of at the cut, one op holding the
+//     key's folded state (a genesis node stays whole). Reads get it as a
+//     dag.Distilled stand-in: Has is true, Get returns the stand-in, so new nodes
+//     naming it as a parent or prev are accepted and read as before;
+//   - writes the space's snapshot: a content-addressed distinction with the cut's
+//     heads and clock, the folds in chunks, and a link to the previous snapshot
+//     ([DB.LastSnapshot], [DB.SnapshotBlock]);
+//   - drops the cut's node, history (but the stand-in ops') and child entries from
+//     the index, fsynced, and only then deletes the segments. A crash between the
+//     steps leaves both views readable; the next plan deletes leftover segments.
+//
+// The current state of every key reads the same afterwards. History before the cut
+// is gone: a key's history starts with its stand-in versions, and the root package
+// turns time travel before the cut into dag.ErrDistilled. Concurrent edits whose
+// merge base was folded merge against the state at the cut; a late edit naming a
+// folded version that kept no op merges as if it had no base. Repair re-seeds the
+// index from the stand-ins and the last snapshot before re-indexing the WAL, and
+// Check counts them. Metadata keys of distillation start with "tiers/".
+//
 // # Concurrency
 //
 // A DB and its stores are safe for concurrent use. Reads run concurrently with each

@@ -34,6 +34,12 @@ func (db *DB) openIndex() error {
 	}
 	db.index = idx
 	db.counts = map[cid.Cid]int64{}
+	lower := metaKey(metaSnap)
+	distilled, err := hasAny(db.meta.DB, lower)
+	if err != nil {
+		return fmt.Errorf("open metadata: %w", err)
+	}
+	db.hasDistilled.Store(distilled)
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	from, err := db.checkpoint()
@@ -110,7 +116,7 @@ func (db *DB) reset() error {
 	db.counts = map[cid.Cid]int64{}
 	db.failed = nil
 	db.resetCache()
-	return nil
+	return db.seedDistilled()
 }
 
 // replay re-indexes the WAL's records after from (all of them for the zero Pos),

@@ -52,6 +52,13 @@ func (db *DB) get(s *store, c cid.Cid) (*dag.Node, error) {
 		return n, nil
 	}
 	b, err := db.index.Get(db.ctx, dsKey(s.k.node(c)))
+	if errors.Is(err, ds.ErrNotFound) && db.hasDistilled.Load() {
+		n, err := db.distilled(s.k, c)
+		if err == nil {
+			cache.Put(c, n, nodeCost(n))
+		}
+		return n, err
+	}
 	if errors.Is(err, ds.ErrNotFound) {
 		return nil, fmt.Errorf("get %s: %w", c, dag.ErrNotFound)
 	}
@@ -96,13 +103,17 @@ func (s *store) Has(c cid.Cid) (bool, error) {
 	return ok, err
 }
 
-// has reports whether the space k holds c. A node in the cache is held: nodes
-// enter it once indexed and leave the index only when Repair empties both.
+// has reports whether the space k holds c, whole or distilled. A node in the cache
+// is held: nodes enter it once indexed and leave the index only when Repair or
+// Distill empties both.
 func (db *DB) has(k spaceKeys, c cid.Cid) (bool, error) {
 	if n, ok := db.cache.Load().Get(c); ok && n.SpaceID().Equals(k.id) {
 		return true, nil
 	}
 	ok, err := hasKey(db.index.DB, k.node(c))
+	if err == nil && !ok {
+		ok, err = db.hasDistilledNode(k, c)
+	}
 	if err != nil {
 		return false, fmt.Errorf("has %s: %w", c, err)
 	}
