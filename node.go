@@ -32,7 +32,9 @@ type Node struct {
 
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // writer goroutines
+	wg     sync.WaitGroup // writer goroutines and the distiller
+
+	distillMu sync.Mutex // one distillation at a time
 
 	mu      sync.RWMutex
 	spaces  map[string]*space // by name
@@ -102,6 +104,10 @@ func Open(dir string, opts *Options) (*Node, error) {
 			n.Close(context.Background())
 			return nil, fmt.Errorf("open: create the default space: %w", err)
 		}
+	}
+	if !o.Retention.IsZero() && !o.InMemory {
+		n.wg.Add(1)
+		go n.distiller()
 	}
 	return n, nil
 }

@@ -48,6 +48,12 @@ type Options struct {
 	// SegmentSize is the size at which the write-ahead log starts a new segment
 	// (default 64 MiB).
 	SegmentSize int64
+	// Retention selects the history that distillation folds into snapshots (the
+	// deep tier); the zero value, the default, keeps all history. See Node.Distill.
+	Retention Retention
+	// DistillEvery is how often a Node with a Retention looks for history to fold;
+	// default DefaultDistillEvery.
+	DistillEvery time.Duration
 	// InMemory keeps everything in memory: nothing is written to dir, which may be "".
 	InMemory bool
 	// Logger receives the node's logs; default a charmbracelet logger on stderr at
@@ -89,6 +95,12 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if opts.DiskBudget <= 0 {
 		opts.DiskBudget = DefaultDiskBudget
+	}
+	if opts.Retention.Age < 0 || opts.Retention.Keep < 0 {
+		return opts, fmt.Errorf("options: retention %+v: negative", opts.Retention)
+	}
+	if opts.DistillEvery <= 0 {
+		opts.DistillEvery = DefaultDistillEvery
 	}
 	if opts.Logger == nil {
 		opts.Logger = log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "korup2p"})

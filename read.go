@@ -218,35 +218,40 @@ func (n *Node) GetAt(ctx context.Context, space, key string, t time.Time) (Entry
 }
 
 // GetAtClock is GetAt for an exact hybrid logical clock value.
-func (n *Node) GetAtClock(ctx context.Context, space, key string, ts dag.Timestamp) (Entry, error) {
-	return n.readPast("get", space, key, func(r crdt.Reader) (crdt.State, error) { return crdt.ReadAt(r, key, ts) })
+func (n *Node) GetAtClock(ctx context.Context, spaceName, key string, ts dag.Timestamp) (Entry, error) {
+	return n.readPast("get", spaceName, key, func(sp *space) (crdt.State, error) {
+		if err := sp.beforeCut(ts); err != nil {
+			return crdt.State{}, err
+		}
+		return crdt.ReadAt(sp.store, key, ts)
+	})
 }
 
 // GetAsOf returns key's state as of the given space heads (see Heads): the state of
 // their ancestors.
-func (n *Node) GetAsOf(ctx context.Context, space, key string, heads []cid.Cid) (Entry, error) {
-	return n.readPast("get", space, key, func(r crdt.Reader) (crdt.State, error) { return crdt.ReadAsOf(r, key, heads) })
+func (n *Node) GetAsOf(ctx context.Context, spaceName, key string, heads []cid.Cid) (Entry, error) {
+	return n.readPast("get", spaceName, key, func(sp *space) (crdt.State, error) { return crdt.ReadAsOf(sp.store, key, heads) })
 }
 
-func (n *Node) readPast(op, space, key string, read func(crdt.Reader) (crdt.State, error)) (Entry, error) {
-	sp, unlock, err := n.read(space)
+func (n *Node) readPast(op, spaceName, key string, read func(*space) (crdt.State, error)) (Entry, error) {
+	sp, unlock, err := n.read(spaceName)
 	if err != nil {
-		return Entry{}, keyErr(op, space, key, err)
+		return Entry{}, keyErr(op, spaceName, key, err)
 	}
 	defer unlock()
-	st, err := read(sp.store)
+	st, err := read(sp)
 	if err != nil {
-		return Entry{}, keyErr(op, space, key, err)
+		return Entry{}, keyErr(op, spaceName, key, err)
 	}
 	if len(st.Heads) == 0 {
-		return Entry{}, keyErr(op, space, key, ErrNoValueAtTime)
+		return Entry{}, keyErr(op, spaceName, key, ErrNoValueAtTime)
 	}
 	if !st.Exists() {
-		return Entry{}, keyErr(op, space, key, ErrNotFound)
+		return Entry{}, keyErr(op, spaceName, key, ErrNotFound)
 	}
 	e, err := materialise(st)
 	if err != nil {
-		return Entry{}, keyErr(op, space, key, err)
+		return Entry{}, keyErr(op, spaceName, key, err)
 	}
 	return e.get(), nil
 }
@@ -258,6 +263,9 @@ type Version struct {
 	Author  peer.ID
 	Kind    dag.Kind        // set, patch or del
 	Value   json.RawMessage // the key's value as of this version alone; nil after a delete
+	// Distilled marks a version that stands for the key's history before the
+	// space's distillation cut: its Value is the key's state at the cut.
+	Distilled bool
 }
 
 // History returns every version of key, oldest first (a topological order).
@@ -281,7 +289,7 @@ func (n *Node) History(ctx context.Context, space, key string) ([]Version, error
 		if err != nil {
 			return nil, keyErr("history", space, key, err)
 		}
-		out[i] = Version{Version: h.CID, Clock: h.Clock, Author: h.Author, Kind: h.Kind, Value: v}
+		out[i] = Version{Version: h.CID, Clock: h.Clock, Author: h.Author, Kind: h.Kind, Value: v, Distilled: h.Distilled}
 	}
 	return out, nil
 }

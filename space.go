@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/ipfs/go-cid"
@@ -40,6 +41,8 @@ type space struct {
 	clock dag.Clock
 
 	queue chan *writeReq
+
+	cut atomic.Pointer[SpaceCut] // the last distillation's cut; nil if none
 }
 
 func (sp *space) id() cid.Cid { return sp.g.CID() }
@@ -154,6 +157,9 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 		if err := n.store.Sync(); err != nil {
 			return nil, err
 		}
+	}
+	if err := sp.loadCut(); err != nil {
+		return nil, err
 	}
 	heads, err := st.Heads()
 	if err != nil {

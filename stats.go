@@ -25,6 +25,9 @@ type SpaceStats struct {
 	SpaceInfo
 	Nodes int       // nodes held, genesis included
 	Heads []cid.Cid // the space heads, sorted
+	// Distilled is the space's last distillation cut: history before it is folded
+	// into its snapshot. Nil while the space keeps all its history.
+	Distilled *SpaceCut `json:",omitempty"`
 }
 
 // CacheStats describes the hot tier: materialised values in memory.
@@ -51,7 +54,7 @@ func (n *Node) Stats() (Stats, error) {
 		if err != nil {
 			return Stats{}, err
 		}
-		st.Spaces = append(st.Spaces, SpaceStats{SpaceInfo: info, Nodes: count, Heads: heads})
+		st.Spaces = append(st.Spaces, SpaceStats{SpaceInfo: info, Nodes: count, Heads: heads, Distilled: sp.cut.Load()})
 	}
 	st.Hot.Entries, st.Hot.Bytes, st.Hot.Evictions = n.hot.Stats()
 	st.Hot.Budget = n.opts.hotBudget()

@@ -1,12 +1,15 @@
 package korup2p
 
 import (
+	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
 	"github.com/korup2p/korup2p/dag"
+	"github.com/korup2p/korup2p/tiers"
 )
 
 // storage is what a Node needs of its disk. The disk tiers implement it; memStorage
@@ -32,6 +35,10 @@ type storage interface {
 	Check() error
 	// Repair rebuilds the indexes from the log, reporting progress.
 	Repair(progress func(done, total int64)) error
+	// PlanDistill, Distill and LastSnapshot are the deep tier (see tiers.DB).
+	PlanDistill(r Retention, now time.Time) (*tiers.Plan, error)
+	Distill(p *tiers.Plan, folds map[cid.Cid][]tiers.Fold) (map[cid.Cid]cid.Cid, error)
+	LastSnapshot(space cid.Cid) (*tiers.SnapshotInfo, error)
 	Close() error
 }
 
@@ -89,5 +96,15 @@ func (m *memStorage) Usage() StorageStats { return StorageStats{} }
 func (m *memStorage) Check() error { return nil }
 
 func (m *memStorage) Repair(func(done, total int64)) error { return nil }
+
+// An in-memory Node keeps all history: it has no segments to fold.
+
+func (m *memStorage) PlanDistill(Retention, time.Time) (*tiers.Plan, error) { return nil, nil }
+
+func (m *memStorage) Distill(*tiers.Plan, map[cid.Cid][]tiers.Fold) (map[cid.Cid]cid.Cid, error) {
+	return nil, errors.New("an in-memory node has no history to distill")
+}
+
+func (m *memStorage) LastSnapshot(cid.Cid) (*tiers.SnapshotInfo, error) { return nil, nil }
 
 func (m *memStorage) Close() error { return nil }

@@ -93,7 +93,9 @@ func ReadWhere(r Reader, key string, keep func(*dag.Node) (bool, error)) (State,
 }
 
 // ReadAsOf returns the state of key as of the space heads given: the state of their
-// ancestors (themselves included). An unknown head is an error.
+// ancestors (themselves included). An unknown head is an error, and a distilled
+// one an error matching dag.ErrDistilled; distilled versions count as ancestors
+// of every head.
 func ReadAsOf(r Reader, key string, heads []cid.Cid) (State, error) {
 	e := newEval(r, key, nil)
 	g := SpaceGraph(r)
@@ -101,8 +103,21 @@ func ReadAsOf(r Reader, key string, heads []cid.Cid) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
+	for _, h := range heads {
+		if n, err := r.Get(h); err != nil {
+			return State{}, err
+		} else if n.IsDistilled() {
+			return State{}, fmt.Errorf("as of %s: %w", h, dag.ErrDistilled)
+		}
+	}
 	in := map[cid.Cid]bool{}
 	for _, v := range hist {
+		if n, _, err := e.version(v); err != nil {
+			return State{}, err
+		} else if n.IsDistilled() {
+			in[v] = true // the folded past, before every whole node
+			continue
+		}
 		for _, h := range heads {
 			ok, err := lca.IsAncestor(g, v, h)
 			if err != nil {

@@ -53,6 +53,9 @@ type SpacePlan struct {
 	nodes map[cid.Cid]*planNode
 }
 
+// Len returns the number of the space's nodes the cut folds now.
+func (s *SpacePlan) Len() int { return len(s.nodes) }
+
 // Contains reports whether node c of the space is in the cut: folded now, or
 // by an earlier distillation.
 func (s *SpacePlan) Contains(n *dag.Node) bool {
