@@ -128,7 +128,14 @@ func (c *checker) space(sp cid.Cid) (int64, error) {
 			}
 			if ok, err := db.hasDistilledNode(k, d); err != nil {
 				return 0, err
-			} else if !ok {
+			} else if ok {
+				continue
+			}
+			if lost, err := hasKey(db.index.DB, k.lost(d)); err != nil {
+				return 0, err
+			} else if lost {
+				c.problem("%s: dependency %s was lost with a damaged wal record; a peer that holds it can restore it", id, d)
+			} else {
 				c.problem("%s: dependency %s is not indexed", id, d)
 			}
 		}

@@ -69,6 +69,9 @@ type DB struct {
 	// hasDistilled is set once some space was distilled: reads that miss the index
 	// then look for a stand-in in the metadata.
 	hasDistilled atomic.Bool
+	// hasLost is set while the index records a lost dependency (keyLost): a node
+	// stored then may already have children.
+	hasLost atomic.Bool
 
 	cache    atomic.Pointer[lru.Cache[cid.Cid, *dag.Node]]
 	nodes    atomic.Int64 // mirrors keyCount

@@ -24,6 +24,7 @@ const (
 	keyCount   = "/count"      // nodes indexed, all spaces
 	keySpaces  = "/spaces/"    // + space: one entry per space with nodes
 	keySpace   = "/s/"         // + space: that space's index (spaceKeys)
+	keyLost    = "/lost/"      // + space + "/" + CID: a dependency whose record was lost
 )
 
 // indexVersion is the format of the index. An index of another version is rebuilt.
@@ -37,6 +38,12 @@ type spaceKeys struct {
 
 func newSpaceKeys(space cid.Cid) spaceKeys {
 	return spaceKeys{id: space, base: keySpace + hexs(space.Bytes())}
+}
+
+// lost marks c as a dependency of indexed nodes whose WAL record was lost
+// (damaged): recovery indexed its dependents without it.
+func (k spaceKeys) lost(c cid.Cid) string {
+	return keyLost + hexs(k.id.Bytes()) + "/" + hexs(c.Bytes())
 }
 
 // count holds the number of nodes in the space.

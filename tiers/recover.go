@@ -40,6 +40,11 @@ func (db *DB) openIndex() error {
 		return fmt.Errorf("open metadata: %w", err)
 	}
 	db.hasDistilled.Store(distilled)
+	lost, err := hasAny(db.index.DB, keyLost)
+	if err != nil {
+		return fmt.Errorf("open index: %w", err)
+	}
+	db.hasLost.Store(lost)
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	from, err := db.checkpoint()
@@ -113,6 +118,7 @@ func (db *DB) reset() error {
 		return fmt.Errorf("reset index: %w", err)
 	}
 	db.nodes.Store(0)
+	db.hasLost.Store(false)
 	db.counts = map[cid.Cid]int64{}
 	db.failed = nil
 	db.resetCache()
@@ -184,19 +190,24 @@ func (r *replayer) add(p wal.Pos, block []byte) error {
 	if held, err := r.has(k, n.CID()); held || err != nil {
 		return err
 	}
-	for _, d := range dag.Deps(n) {
-		if ok, err := r.has(k, d); err != nil {
-			return err
-		} else if !ok {
-			db.opts.Warn("wal record's dependencies are not indexed; skipped", "pos", p, "node", n.CID(), "missing", d)
-			return nil
-		}
-	}
 	if r.w == nil {
 		if r.w, err = newBatch(db); err != nil {
 			return err
 		}
 		r.staged = map[cid.Cid]bool{}
+	}
+	for _, d := range dag.Deps(n) {
+		if ok, err := r.has(k, d); err != nil {
+			return err
+		} else if !ok {
+			// Its record was lost (a damaged WAL record the reader skipped): index the
+			// node anyway, so that one lost record does not strand everything after
+			// it, and remember the hole for Check and for the peer that refills it.
+			db.opts.Warn("wal record's dependency was lost; indexed without it (a peer can restore it)",
+				"pos", p, "node", n.CID(), "missing", d)
+			r.w.put(k.lost(d), nil)
+			db.hasLost.Store(true)
+		}
 	}
 	db.dropHeads()
 	if err := db.indexNode(r.w, k, n, p); err != nil {

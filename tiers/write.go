@@ -111,7 +111,18 @@ func (db *DB) indexNode(w *batch, k spaceKeys, n *dag.Node, pos wal.Pos) error {
 		}
 	}
 	w.put(k.node(c), encodeEntry(entry{pos: pos, height: n.Height}))
-	w.put(k.head(c), nil)
+	refill := false
+	if db.hasLost.Load() {
+		var err error
+		if refill, err = hasKey(db.index.DB, k.lost(c)); err != nil {
+			return err
+		}
+	}
+	if refill {
+		w.del(k.lost(c)) // a lost record restored: its children are indexed already
+	} else {
+		w.put(k.head(c), nil)
+	}
 	for _, p := range n.Parents {
 		w.del(k.head(p))
 		w.put(k.child(p, c), nil)
