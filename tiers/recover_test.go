@@ -1,12 +1,14 @@
 package tiers_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/tiers"
 	"github.com/korup2p/korup2p/wal"
 )
@@ -187,4 +189,61 @@ func TestRepair(t *testing.T) {
 	if got := db.Stats().Nodes; got != 66+31 {
 		t.Errorf("Stats().Nodes = %d, want %d", got, 66+31)
 	}
+}
+
+// TestLostRecordRefilled: a node whose WAL record is lost leaves a hole that
+// recovery indexes around (its dependents stay) and Check reports; storing the node
+// again, as a peer's copy would be, fills it: Check passes and every answer is the
+// model's.
+func TestLostRecordRefilled(t *testing.T) {
+	for seed := range int64(10) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { testLostRecordRefilled(t, seed) })
+	}
+}
+
+func testLostRecordRefilled(t *testing.T, seed int64) {
+	dir, w := t.TempDir(), &warnings{}
+	s := newSim(t, "hole", seed)
+	db := openDB(t, dir, &tiers.Options{Warn: w.warn})
+	s.populate(space(t, db, s.g), 20)
+	db.Close()
+	var tail []*dag.Node
+	for range 8 {
+		tail = append(tail, s.next())
+	}
+	var lost *dag.Node
+	var kept [][]byte
+	for i, n := range tail {
+		isDep := slices.ContainsFunc(tail[i+1:], func(m *dag.Node) bool { return slices.ContainsFunc(dag.Deps(m), n.CID().Equals) })
+		if lost == nil && isDep {
+			lost = n
+			continue
+		}
+		kept = append(kept, n.Bytes())
+	}
+	if lost == nil {
+		t.Fatal("no node of the tail is a dependency of a later one")
+	}
+	appendToWAL(t, dir, kept...)
+
+	db = openDB(t, dir, &tiers.Options{Warn: w.warn})
+	st := space(t, db, s.g)
+	if !w.has("dependency was lost") {
+		t.Fatalf("no warning about the hole: %q", w.msgs)
+	}
+	if err := db.Check(); err == nil || !strings.Contains(err.Error(), lost.CID().String()+" was lost") {
+		t.Fatalf("Check with a hole: %v", err)
+	}
+	for _, n := range tail {
+		if ok, err := st.Has(n.CID()); err != nil || ok == (n == lost) {
+			t.Fatalf("Has(%s) = %v, %v (lost: %v)", n.CID(), ok, err, n == lost)
+		}
+	}
+	s.mustPut(st, lost)
+	mustCheck(t, db)
+	s.sameAsModel(t, st)
+	db.Close()
+	db = openDB(t, dir, nil)
+	mustCheck(t, db)
+	s.sameAsModel(t, space(t, db, s.g))
 }

@@ -2,6 +2,7 @@ package tiers
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
@@ -131,7 +132,11 @@ func (db *DB) indexNode(w *batch, k spaceKeys, n *dag.Node, pos wal.Pos) error {
 		for _, p := range op.Prev {
 			w.del(k.khead(op.Key, p))
 		}
-		w.put(k.khead(op.Key, c), nil)
+		if superseded, err := db.namedAsPrev(k, op.Key, c, refill); err != nil {
+			return err
+		} else if !superseded {
+			w.put(k.khead(op.Key, c), nil)
+		}
 		w.put(k.hist(op.Key, n), nil)
 		w.put(k.key(op.Key), nil)
 	}
@@ -144,6 +149,29 @@ func (db *DB) indexNode(w *batch, k spaceKeys, n *dag.Node, pos wal.Pos) error {
 	db.counts[k.id] = spaceCount + 1
 	db.nodes.Add(1)
 	return nil
+}
+
+// namedAsPrev reports whether a version of key in the index names c as a prev. Only
+// a lost node restored (refill) can have later versions: for others it is false.
+func (db *DB) namedAsPrev(k spaceKeys, key string, c cid.Cid, refill bool) (bool, error) {
+	if !refill {
+		return false, nil
+	}
+	hist, err := db.scanCIDs(k.histPrefix(key))
+	if err != nil {
+		return false, err
+	}
+	s := &store{db: db, k: k}
+	for _, v := range hist {
+		vn, err := db.get(s, v)
+		if err != nil {
+			return false, err
+		}
+		if op, ok := vn.Op(key); ok && slices.ContainsFunc(op.Prev, c.Equals) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // batch is one atomic write to the index through go-datastore; the first error
