@@ -384,7 +384,18 @@ func (db *DB) distillSpace(mb ds.Batch, w *batch, sp *SpacePlan, folds []Fold) (
 	count -= int64(len(sp.nodes))
 	w.put(k.count(), encodeCount(count))
 	db.counts[k.id] = count
-	return db.putSnapshot(mb, sp, folds)
+	return db.putSnapshot(mb, sp, folds, func(c cid.Cid) (SnapshotHead, error) {
+		r := records[c]
+		if r == nil {
+			var err error
+			if r = older[c]; r == nil {
+				if r, err = db.distRecord(k, c); err != nil {
+					return SnapshotHead{}, err
+				}
+			}
+		}
+		return SnapshotHead{C: distinctions.Link{Cid: c}, Height: r.Height, Clock: r.Clock, Author: r.Author}, nil
+	})
 }
 
 func putRecord(db *DB, mb ds.Batch, k spaceKeys, c cid.Cid, r *distRecord) error {
@@ -511,34 +522,60 @@ func (db *DB) hasDistilledNode(k spaceKeys, c cid.Cid) (bool, error) {
 // distinction: the cut's heads and clock, the folds of the keys written since the
 // previous snapshot (Prev; the state at the cut is this snapshot's folds over its
 // predecessors'), in chunks of at most snapshotChunk bytes.
+//
+// Every version it names comes with its header (SnapshotHead), so that a peer that
+// starts from the snapshot can check and rank the nodes written after the cut.
 type Snapshot struct {
 	V      uint64              `cbor:"v"`
 	Space  distinctions.Link   `cbor:"space"`
-	Heads  []distinctions.Link `cbor:"heads"`
+	Heads  []SnapshotHead      `cbor:"heads"`
 	Clock  [2]int64            `cbor:"clock"`
 	Prev   *distinctions.Link  `cbor:"prev,omitempty"`
 	Chunks []distinctions.Link `cbor:"chunks"`
 }
 
+// SnapshotHead names a distilled node with its header: CID, height, clock (wall,
+// logical) and author.
+type SnapshotHead struct {
+	_      struct{} `cbor:",toarray"`
+	C      distinctions.Link
+	Height uint64
+	Clock  [2]int64
+	Author []byte
+}
+
 // snapshotChunk is the largest chunk of a snapshot's folds, in encoded bytes.
 const snapshotChunk = 256 << 10
 
-type snapshotEntry struct {
-	Key   string              `cbor:"key"`
-	Heads []distinctions.Link `cbor:"heads"`
+// SnapshotEntry is one key's fold in a snapshot chunk.
+type SnapshotEntry struct {
+	Key   string         `cbor:"key"`
+	Heads []SnapshotHead `cbor:"heads"`
 	Value []byte              `cbor:"value,omitempty"` // canonical DAG-CBOR; absent when deleted
 }
 
-type snapshotChunkBlock struct {
-	Entries []snapshotEntry `cbor:"entries"`
+// SnapshotChunk is one chunk of a snapshot's folds, sorted by key.
+type SnapshotChunk struct {
+	Entries []SnapshotEntry `cbor:"entries"`
 }
 
 // putSnapshot adds to mb the snapshot of sp with folds (sorted by key) and returns
 // its CID.
-func (db *DB) putSnapshot(mb ds.Batch, sp *SpacePlan, folds []Fold) (cid.Cid, error) {
+func (db *DB) putSnapshot(mb ds.Batch, sp *SpacePlan, folds []Fold, header func(cid.Cid) (SnapshotHead, error)) (cid.Cid, error) {
 	snap := Snapshot{V: 1, Space: distinctions.Link{Cid: sp.Space}, Clock: [2]int64{sp.Clock.Wall, int64(sp.Clock.Logical)}}
-	for _, h := range sp.Heads {
-		snap.Heads = append(snap.Heads, distinctions.Link{Cid: h})
+	heads := func(cs []cid.Cid) ([]SnapshotHead, error) {
+		out := make([]SnapshotHead, len(cs))
+		for i, c := range cs {
+			var err error
+			if out[i], err = header(c); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	var err error
+	if snap.Heads, err = heads(sp.Heads); err != nil {
+		return cid.Undef, err
 	}
 	if prev, err := db.lastSnapshotCID(sp.Space); err != nil {
 		return cid.Undef, err
@@ -552,7 +589,7 @@ func (db *DB) putSnapshot(mb ds.Batch, sp *SpacePlan, folds []Fold) (cid.Cid, er
 		}
 		return d.CID, mb.Put(db.ctx, dsKey(metaKey(metaSnapBlock+string(d.CID.Bytes()))), d.Bytes)
 	}
-	var chunk snapshotChunkBlock
+	var chunk SnapshotChunk
 	size := 0
 	flush := func() error {
 		if len(chunk.Entries) == 0 {
@@ -560,15 +597,15 @@ func (db *DB) putSnapshot(mb ds.Batch, sp *SpacePlan, folds []Fold) (cid.Cid, er
 		}
 		c, err := put(chunk)
 		snap.Chunks = append(snap.Chunks, distinctions.Link{Cid: c})
-		chunk, size = snapshotChunkBlock{}, 0
+		chunk, size = SnapshotChunk{}, 0
 		return err
 	}
 	for _, f := range folds {
-		e := snapshotEntry{Key: f.Key, Value: f.Value}
-		for _, h := range f.Heads {
-			e.Heads = append(e.Heads, distinctions.Link{Cid: h})
+		e := SnapshotEntry{Key: f.Key, Value: f.Value}
+		if e.Heads, err = heads(f.Heads); err != nil {
+			return cid.Undef, err
 		}
-		n := len(f.Key) + len(f.Value) + 40*len(f.Heads) + 16
+		n := len(f.Key) + len(f.Value) + 100*len(f.Heads) + 16
 		if size+n > snapshotChunk {
 			if err := flush(); err != nil {
 				return cid.Undef, err
@@ -626,7 +663,7 @@ func (db *DB) lastSnapshot(space cid.Cid) (*SnapshotInfo, error) {
 	}
 	info := &SnapshotInfo{CID: c, Clock: dag.Timestamp{Wall: s.Clock[0], Logical: uint32(s.Clock[1])}}
 	for _, h := range s.Heads {
-		info.Heads = append(info.Heads, h.Cid)
+		info.Heads = append(info.Heads, h.C.Cid)
 	}
 	return info, nil
 }

@@ -2,6 +2,7 @@ package tiers_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -139,9 +140,7 @@ func TestDistill(t *testing.T) {
 	if last, err := db.LastSnapshot(s.g.CID()); err != nil || !last.CID.Equals(snaps[s.g.CID()]) {
 		t.Fatalf("LastSnapshot: %v, %v", last, err)
 	}
-	if _, err := db.SnapshotBlock(snaps[s.g.CID()]); err != nil {
-		t.Fatal(err)
-	}
+	checkSnapshot(t, db, snaps[s.g.CID()], p.Spaces[0])
 
 	// Writes go on over the cut; a second distillation folds more.
 	s.populate(st, 150)
@@ -216,5 +215,51 @@ func TestDistillAge(t *testing.T) {
 	}
 	if stand == nil || stand.Bytes() != nil {
 		t.Fatalf("no stand-in: %v", stand)
+	}
+}
+
+// checkSnapshot decodes the snapshot c and its chunks and checks them against the
+// plan: its space, heads and clock, and one entry per key, sorted.
+func checkSnapshot(t *testing.T, db *tiers.DB, c cid.Cid, sp *tiers.SpacePlan) {
+	t.Helper()
+	b, err := db.SnapshotBlock(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := distinctions.Sum(b); !got.Equals(c) {
+		t.Fatalf("snapshot block hashes to %s, not %s", got, c)
+	}
+	var snap tiers.Snapshot
+	if err := distinctions.Decode(b, &snap, distinctions.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if !snap.Space.Cid.Equals(sp.Space) || len(snap.Heads) != len(sp.Heads) ||
+		snap.Clock != [2]int64{sp.Clock.Wall, int64(sp.Clock.Logical)} {
+		t.Fatalf("snapshot %+v, plan heads %v clock %v", snap, sp.Heads, sp.Clock)
+	}
+	for i, h := range snap.Heads {
+		if !h.C.Cid.Equals(sp.Heads[i]) || h.Height == 0 && !h.C.Cid.Equals(sp.Space) {
+			t.Fatalf("snapshot head %d: %+v, want %s", i, h, sp.Heads[i])
+		}
+	}
+	var keys []string
+	for _, l := range snap.Chunks {
+		b, err := db.SnapshotBlock(l.Cid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chunk tiers.SnapshotChunk
+		if err := distinctions.Decode(b, &chunk, distinctions.Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range chunk.Entries {
+			keys = append(keys, e.Key)
+			if len(e.Heads) == 0 {
+				t.Fatalf("entry %q without heads", e.Key)
+			}
+		}
+	}
+	if !slices.Equal(keys, sp.Keys) {
+		t.Fatalf("snapshot keys %q, plan keys %q", keys, sp.Keys)
 	}
 }
