@@ -551,7 +551,7 @@ const snapshotChunk = 256 << 10
 type SnapshotEntry struct {
 	Key   string         `cbor:"key"`
 	Heads []SnapshotHead `cbor:"heads"`
-	Value []byte              `cbor:"value,omitempty"` // canonical DAG-CBOR; absent when deleted
+	Value []byte         `cbor:"value,omitempty"` // canonical DAG-CBOR; absent when deleted
 }
 
 // SnapshotChunk is one chunk of a snapshot's folds, sorted by key.
