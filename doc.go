@@ -31,12 +31,24 @@
 // falls behind its buffer is told how many events it missed (EventOverflow), never
 // silently dropped.
 //
+// # Distillation
+//
+// With Options.Retention set, history older than the retention is folded: every
+// Options.DistillEvery (or on Distill) the oldest log segments whose writes the
+// retention lets go become, per space, a content-addressed snapshot (the state at
+// the cut and its heads), and the segments are deleted. Get, List and Query read
+// the same afterwards, writes build on the folded state, and peers' later nodes are
+// accepted as before. History starts with the folded version (Version.Distilled);
+// GetAt before the cut fails with ErrDistilled. Concurrent edits whose common
+// ancestor was folded merge against the state at the cut. The zero Retention, the
+// default, keeps everything.
+//
 // # Errors
 //
 // Bad input is rejected before anything is written, with a *KeyError wrapping
 // ErrInvalidKey, ErrInvalidValue, ErrValueTooLarge or ErrUnknownSpace. Reads return
-// ErrNotFound for a deleted or never-written key and ErrNoValueAtTime for a time before
-// its first version.
+// ErrNotFound for a deleted or never-written key, ErrNoValueAtTime for a time before
+// its first version and ErrDistilled for a time before the distillation cut.
 //
 // Usage:
 //
