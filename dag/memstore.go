@@ -181,3 +181,16 @@ func Deps(n *Node) []cid.Cid {
 	}
 	return SortCIDs(deps)
 }
+
+// ForEachNode calls fn with the CID and height of every node held, in no order,
+// until fn returns an error, which it returns. fn must not call s.
+func (s *MemStore) ForEachNode(fn func(c cid.Cid, height uint64) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for c, n := range s.nodes {
+		if err := fn(c, n.Height); err != nil {
+			return err
+		}
+	}
+	return nil
+}

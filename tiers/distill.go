@@ -312,6 +312,20 @@ func (db *DB) distillSpace(mb ds.Batch, w *batch, sp *SpacePlan, folds []Fold) (
 	// the cut, so they are no longer its key-heads at the cut.
 	older := map[cid.Cid]*distRecord{}
 	byKey := map[string]bool{}
+	// boundary: the folded nodes that whole nodes name (parents, prevs), which a
+	// peer starting from the snapshot needs the headers of.
+	boundary := map[cid.Cid]bool{}
+	for c := range sp.nodes {
+		children, err := db.scanCIDs(k.childPrefix(c))
+		if err != nil {
+			return cid.Undef, err
+		}
+		for _, ch := range children {
+			if sp.nodes[ch] == nil {
+				boundary[c] = true
+			}
+		}
+	}
 	slices.SortFunc(folds, func(a, b Fold) int { return strings.Compare(a.Key, b.Key) })
 	for _, f := range folds {
 		byKey[f.Key] = true
@@ -331,11 +345,13 @@ func (db *DB) distillSpace(mb ds.Batch, w *batch, sp *SpacePlan, folds []Fold) (
 			if heads[c] || records[c] != nil {
 				continue
 			}
-			if ok, err := hasKey(db.index.DB, k.node(c)); err != nil || ok {
-				if err != nil {
+			if ok, err := hasKey(db.index.DB, k.node(c)); err != nil {
+				return cid.Undef, err
+			} else if ok { // a whole version after the cut: are its prevs folded?
+				if err := db.noteBoundary(k, sp, f.Key, c, boundary); err != nil {
 					return cid.Undef, err
 				}
-				continue // a whole version after the cut
+				continue
 			}
 			r := older[c]
 			if r == nil {
@@ -384,7 +400,7 @@ func (db *DB) distillSpace(mb ds.Batch, w *batch, sp *SpacePlan, folds []Fold) (
 	count -= int64(len(sp.nodes))
 	w.put(k.count(), encodeCount(count))
 	db.counts[k.id] = count
-	return db.putSnapshot(mb, sp, folds, func(c cid.Cid) (SnapshotHead, error) {
+	return db.putSnapshot(mb, sp, folds, boundary, func(c cid.Cid) (SnapshotHead, error) {
 		r := records[c]
 		if r == nil {
 			var err error
@@ -404,6 +420,26 @@ func putRecord(db *DB, mb ds.Batch, k spaceKeys, c cid.Cid, r *distRecord) error
 		return err
 	}
 	return mb.Put(db.ctx, dsKey(metaKey(distKey(k.id, c))), b)
+}
+
+// noteBoundary adds to boundary the prevs of key's whole version c that are in the
+// cut or were folded before.
+func (db *DB) noteBoundary(k spaceKeys, sp *SpacePlan, key string, c cid.Cid, boundary map[cid.Cid]bool) error {
+	n, err := db.get(&store{db: db, k: k}, c)
+	if err != nil {
+		return err
+	}
+	op, _ := n.Op(key)
+	for _, p := range op.Prev {
+		if sp.nodes[p] != nil {
+			boundary[p] = true
+		} else if ok, err := hasKey(db.index.DB, k.node(p)); err != nil {
+			return err
+		} else if !ok {
+			boundary[p] = true
+		}
+	}
+	return nil
 }
 
 // removeDistilled deletes the WAL segments a distillation folded, if a crash left
@@ -532,6 +568,9 @@ type Snapshot struct {
 	Clock  [2]int64            `cbor:"clock"`
 	Prev   *distinctions.Link  `cbor:"prev,omitempty"`
 	Chunks []distinctions.Link `cbor:"chunks"`
+	// Boundary are the other folded nodes that whole nodes named (as parent or
+	// prev) when the snapshot was made.
+	Boundary []SnapshotHead `cbor:"boundary,omitempty"`
 }
 
 // SnapshotHead names a distilled node with its header: CID, height, clock (wall,
@@ -561,7 +600,8 @@ type SnapshotChunk struct {
 
 // putSnapshot adds to mb the snapshot of sp with folds (sorted by key) and returns
 // its CID.
-func (db *DB) putSnapshot(mb ds.Batch, sp *SpacePlan, folds []Fold, header func(cid.Cid) (SnapshotHead, error)) (cid.Cid, error) {
+func (db *DB) putSnapshot(mb ds.Batch, sp *SpacePlan, folds []Fold, boundary map[cid.Cid]bool,
+	header func(cid.Cid) (SnapshotHead, error)) (cid.Cid, error) {
 	snap := Snapshot{V: 1, Space: distinctions.Link{Cid: sp.Space}, Clock: [2]int64{sp.Clock.Wall, int64(sp.Clock.Logical)}}
 	heads := func(cs []cid.Cid) ([]SnapshotHead, error) {
 		out := make([]SnapshotHead, len(cs))
@@ -575,6 +615,15 @@ func (db *DB) putSnapshot(mb ds.Batch, sp *SpacePlan, folds []Fold, header func(
 	}
 	var err error
 	if snap.Heads, err = heads(sp.Heads); err != nil {
+		return cid.Undef, err
+	}
+	var edge []cid.Cid
+	for c := range boundary {
+		if !slices.ContainsFunc(sp.Heads, c.Equals) {
+			edge = append(edge, c)
+		}
+	}
+	if snap.Boundary, err = heads(dag.SortCIDs(edge)); err != nil {
 		return cid.Undef, err
 	}
 	if prev, err := db.lastSnapshotCID(sp.Space); err != nil {
@@ -802,4 +851,233 @@ func decodeDistEntry(k spaceKeys, key, value []byte) (*dag.Node, error) {
 		return nil, fmt.Errorf("%w: distilled record %s: %v", ErrCorruptIndex, c, err)
 	}
 	return r.standIn(c, k.id), nil
+}
+
+// InstallSnapshot makes the store of space start from a peer's snapshot: blocks
+// holds the root (root) and every chunk it links, by CID. Each block must hash to
+// its CID and the root must be a snapshot of space. It records a stand-in for every
+// version the snapshot names (the cut's heads, and each key's fold heads with its
+// folded state) and indexes them as a distillation would have, so that the nodes
+// after the cut can be ingested on top. The store must not hold the cut yet: a
+// snapshot whose heads are all held is a no-op.
+func (db *DB) InstallSnapshot(space, root cid.Cid, blocks map[cid.Cid][]byte) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	snap, chunks, err := decodeSnapshot(space, root, blocks)
+	if err != nil {
+		return fmt.Errorf("install snapshot %s: %w", root, err)
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	k := newSpaceKeys(space)
+	held := true
+	for _, h := range snap.Heads {
+		ok, err := db.has(k, h.C.Cid)
+		if err != nil {
+			return err
+		}
+		held = held && ok
+	}
+	if held {
+		return nil
+	}
+	records := map[cid.Cid]*distRecord{}
+	record := func(h SnapshotHead) *distRecord {
+		r := records[h.C.Cid]
+		if r == nil {
+			r = &distRecord{Height: h.Height, Clock: h.Clock, Author: h.Author}
+			records[h.C.Cid] = r
+		}
+		return r
+	}
+	for _, h := range snap.Heads {
+		record(h)
+	}
+	for _, h := range snap.Boundary {
+		record(h)
+	}
+	for _, ch := range chunks {
+		for _, e := range ch.Entries {
+			for _, h := range e.Heads {
+				r := record(h)
+				r.Ops = append(r.Ops, distOp{Key: e.Key, Value: e.Value, Del: e.Value == nil})
+			}
+		}
+	}
+	// The store may hold the genesis whole (and nothing else): it is the cut's past,
+	// and is folded as a distillation folds it, kept whole in its record.
+	w, err := newBatch(db)
+	if err != nil {
+		return err
+	}
+	var whole int64
+	err = (&store{db: db, k: k}).ForEachNode(func(c cid.Cid, _ uint64) error {
+		n, err := db.get(&store{db: db, k: k}, c)
+		if err != nil {
+			return err
+		}
+		if !n.IsGenesis() {
+			return fmt.Errorf("install snapshot %s: the store already holds node %s after its genesis", root, c)
+		}
+		r := records[c]
+		if r == nil {
+			r = &distRecord{}
+			records[c] = r
+		}
+		r.Node = n.Bytes()
+		w.del(k.node(c))
+		whole++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	mb, err := db.meta.Batch(db.ctx)
+	if err != nil {
+		return err
+	}
+	for c, r := range records {
+		if err := putRecord(db, mb, k, c, r); err != nil {
+			return err
+		}
+	}
+	for c, b := range blocks {
+		if err := mb.Put(db.ctx, dsKey(metaKey(metaSnapBlock+string(c.Bytes()))), b); err != nil {
+			return err
+		}
+	}
+	if err := mb.Put(db.ctx, dsKey(metaKey(metaSnap+string(space.Bytes()))), root.Bytes()); err != nil {
+		return err
+	}
+	if err := mb.Commit(db.ctx); err != nil {
+		return fmt.Errorf("install snapshot %s: metadata: %w", root, err)
+	}
+	db.hasDistilled.Store(true)
+	if whole > 0 {
+		count, err := db.count(k.count())
+		if err != nil {
+			return err
+		}
+		w.put(k.count(), encodeCount(count-whole))
+		w.put(keyCount, encodeCount(db.nodes.Load()-whole))
+		db.counts[k.id] = count - whole
+		db.nodes.Add(-whole)
+	}
+	heads, err := db.scanCIDs(k.headPrefix())
+	if err != nil {
+		return err
+	}
+	for _, h := range heads { // what the store held is the cut's past (its genesis)
+		if !slices.ContainsFunc(snap.Heads, func(sh SnapshotHead) bool { return sh.C.Cid.Equals(h) }) {
+			w.del(k.head(h))
+		}
+	}
+	if err := w.commit(); err != nil {
+		return err
+	}
+	db.dropHeads()
+	db.resetCache()
+	return db.seedSpace(space)
+}
+
+// decodeSnapshot checks and decodes a snapshot's blocks: the root, its chunks and
+// its predecessors (Prev) with theirs. It returns the root and one chunk holding
+// each key's newest entry along the chain.
+func decodeSnapshot(space, root cid.Cid, blocks map[cid.Cid][]byte) (*Snapshot, []SnapshotChunk, error) {
+	for c, b := range blocks {
+		if got := distinctions.Sum(b); !got.Equals(c) {
+			return nil, nil, fmt.Errorf("block %s hashes to %s", c, got)
+		}
+	}
+	var first *Snapshot
+	seen := map[string]bool{}
+	var merged SnapshotChunk
+	var boundary []SnapshotHead
+	for c, depth := root, 0; c.Defined(); depth++ {
+		b, ok := blocks[c]
+		if !ok {
+			return nil, nil, fmt.Errorf("snapshot block %s missing", c)
+		}
+		var snap Snapshot
+		if err := distinctions.Decode(b, &snap, decodeLimits); err != nil {
+			return nil, nil, fmt.Errorf("snapshot %s: %w", c, err)
+		}
+		if snap.V != 1 || !snap.Space.Cid.Equals(space) {
+			return nil, nil, fmt.Errorf("%s is not a version-1 snapshot of space %s", c, space)
+		}
+		if depth > len(blocks) {
+			return nil, nil, errors.New("snapshot chain loops")
+		}
+		if first == nil {
+			first = &snap
+		}
+		boundary = append(boundary, snap.Boundary...)
+		for _, l := range snap.Chunks {
+			b, ok := blocks[l.Cid]
+			if !ok {
+				return nil, nil, fmt.Errorf("chunk %s missing", l.Cid)
+			}
+			var ch SnapshotChunk
+			if err := distinctions.Decode(b, &ch, decodeLimits); err != nil {
+				return nil, nil, fmt.Errorf("chunk %s: %w", l.Cid, err)
+			}
+			for _, e := range ch.Entries {
+				if !seen[e.Key] {
+					seen[e.Key] = true
+					merged.Entries = append(merged.Entries, e)
+				}
+			}
+		}
+		c = cid.Undef
+		if snap.Prev != nil {
+			c = snap.Prev.Cid
+		}
+	}
+	first.Boundary = boundary
+	return first, []SnapshotChunk{merged}, nil
+}
+
+// SnapshotBlocks returns every block of the space's last snapshot — the root, its
+// chunks and its predecessors' — by CID: what InstallSnapshot takes.
+func (db *DB) SnapshotBlocks(space cid.Cid) (root cid.Cid, blocks map[cid.Cid][]byte, err error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return cid.Undef, nil, ErrClosed
+	}
+	if root, err = db.lastSnapshotCID(space); err != nil || !root.Defined() {
+		return cid.Undef, nil, err
+	}
+	blocks = map[cid.Cid][]byte{}
+	get := func(c cid.Cid) ([]byte, error) {
+		b, err := db.meta.Get(db.ctx, dsKey(metaKey(metaSnapBlock+string(c.Bytes()))))
+		if err != nil {
+			return nil, fmt.Errorf("snapshot block %s: %w", c, err)
+		}
+		blocks[c] = b
+		return b, nil
+	}
+	for c := root; c.Defined(); {
+		b, err := get(c)
+		if err != nil {
+			return cid.Undef, nil, err
+		}
+		var snap Snapshot
+		if err := distinctions.Decode(b, &snap, decodeLimits); err != nil {
+			return cid.Undef, nil, fmt.Errorf("snapshot %s: %w", c, err)
+		}
+		for _, l := range snap.Chunks {
+			if _, err := get(l.Cid); err != nil {
+				return cid.Undef, nil, err
+			}
+		}
+		c = cid.Undef
+		if snap.Prev != nil {
+			c = snap.Prev.Cid
+		}
+	}
+	return root, blocks, nil
 }

@@ -157,6 +157,30 @@ func TestDistill(t *testing.T) {
 	sameStates(t, "after distilling twice", states(t, st), want)
 	mustCheck(t, db)
 
+	// A fresh store starts from the snapshot chain and takes the whole nodes after it.
+	root, blocks, err := db.SnapshotBlocks(s.g.CID())
+	if err != nil || len(blocks) < 4 {
+		t.Fatalf("snapshot blocks: %d, %v", len(blocks), err)
+	}
+	fresh := openDB(t, t.TempDir(), nil)
+	fst := space(t, fresh, s.g)
+	s.mustPut(fst, s.g)
+	if err := fresh.InstallSnapshot(s.g.CID(), root, blocks); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range s.nodes {
+		if got, err := st.Get(n.CID()); err != nil {
+			t.Fatal(err)
+		} else if !got.IsDistilled() {
+			s.mustPut(fst, n)
+		}
+	}
+	sameStates(t, "installed from the snapshot", states(t, fst), want)
+	mustCheck(t, fresh)
+	if a, b := mustHeads(t, fst), mustHeads(t, st); !slices.EqualFunc(a, b, cid.Cid.Equals) {
+		t.Fatalf("heads from the snapshot %v, original %v", a, b)
+	}
+
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -262,4 +286,13 @@ func checkSnapshot(t *testing.T, db *tiers.DB, c cid.Cid, sp *tiers.SpacePlan) {
 	if !slices.Equal(keys, sp.Keys) {
 		t.Fatalf("snapshot keys %q, plan keys %q", keys, sp.Keys)
 	}
+}
+
+func mustHeads(t *testing.T, st dag.Store) []cid.Cid {
+	t.Helper()
+	h, err := st.Heads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -333,3 +333,33 @@ func scan(db *pebble.DB, lower, upper string, fn func(key []byte) error) error {
 	}
 	return err
 }
+
+// ForEachNode calls fn with the CID and height of every node the space holds whole
+// (not the distilled ones), in CID order, until fn returns an error, which it
+// returns. It reads the index only.
+func (s *store) ForEachNode(fn func(c cid.Cid, height uint64) error) error {
+	prefix := s.k.base + "/node/"
+	return s.read(func() error {
+		it, err := s.db.index.DB.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: []byte(successor(prefix))})
+		if err != nil {
+			return err
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			c, err := lastCID(it.Key())
+			if err == nil {
+				var v []byte
+				if v, err = it.ValueAndErr(); err == nil {
+					var e entry
+					if e, err = decodeEntry(v); err == nil {
+						err = fn(c, e.height)
+					}
+				}
+			}
+			if err != nil {
+				it.Close()
+				return err
+			}
+		}
+		return it.Close()
+	})
+}
