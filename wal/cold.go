@@ -16,7 +16,8 @@ package wal
 //
 // size is the uncompressed size of the segment. Chunks are cut at record boundaries,
 // at most Options.ColdChunk bytes each; a record larger than that is cut into pieces
-// of that size, and so are the bytes after a damaged record. The frames tile the file
+// of that size, and so are the bytes after damage that ends the segment's records (a
+// skipped record is a record boundary like any other). The frames tile the file
 // from the header to the index, and the chunks the segment from 0 to size: a reader
 // checks both, and that no chunk is larger than MaxColdChunk, so a damaged or hostile
 // file never makes it allocate more than that per chunk.
@@ -30,8 +31,11 @@ package wal
 // and leaves the cache to the random reads. A chunk that fails to decompress (bad
 // zstd frame, frame checksum, length) is damage at the chunk's uncompressed offset,
 // which is a record boundary: ReadAt fails with ErrCorrupt for the records in it and
-// Replay ends that segment there with a warning, as for a bad record in a warm
-// segment. A damaged trailer makes the whole segment unreadable: Open warns, the
+// Replay ends that segment there with a warning, as for damage that ends a warm
+// segment. Damage in the segment's own bytes reads as it did warm: where the chunks
+// decompress, a record whose checksum alone fails is skipped (see the package doc's
+// Recovery) and one whose next record is in a chunk that does not decompress ends
+// the segment. A damaged trailer makes the whole segment unreadable: Open warns, the
 // segment is listed with Size 0, ReadAt fails with ErrCorrupt and Replay warns and
 // skips it. Offsets in warnings about a cold segment are offsets in the uncompressed
 // segment, like positions.
@@ -355,7 +359,8 @@ func (l *Log) writeCold(w io.Writer, src io.ReaderAt, size int64) (*coldIndex, i
 	err = sr.header()
 	for err == nil {
 		var rec int64
-		if rec, _, err = sr.Next(); err == nil {
+		rec, _, err = sr.Next()
+		if err == nil || skipped(err) != nil { // a skipped record is a record boundary too
 			err = c.at(rec)
 		}
 	}
@@ -734,7 +739,8 @@ func (l *Log) closeCold() error {
 	return errors.Join(errs...)
 }
 
-// warnDamage reports that segment seq's valid prefix ends at d.
+// warnDamage reports d, found in segment seq: a record skipped, or where the
+// segment's records end.
 func (l *Log) warnDamage(seq uint64, d *damage) {
 	l.state.Lock()
 	path := l.path(seq)
@@ -742,6 +748,11 @@ func (l *Log) warnDamage(seq uint64, d *damage) {
 		path = l.coldPath(seq)
 	}
 	l.state.Unlock()
+	if d.skipped {
+		l.opts.Warn("wal record damaged; skipped",
+			"file", path, "offset", d.off, "length", d.n, "reason", d.reason+"; record skipped")
+		return
+	}
 	l.opts.Warn("wal segment damaged; later records in it are skipped",
 		"file", path, "offset", d.off, "reason", d.reason)
 }
@@ -919,15 +930,7 @@ func (l *Log) findLastCold(seq uint64) error {
 		return err
 	}
 	defer l.unpin(seq)
-	sr := newSegmentReader(r, size, l.opts.MaxBlock, scanBufSize)
-	err = sr.header()
-	for err == nil {
-		var off int64
-		if off, _, err = sr.Next(); err == nil {
-			l.last = Pos{Segment: seq, Offset: off}
-		}
-	}
-	if !errors.Is(err, io.EOF) && !errors.Is(err, ErrCorrupt) {
+	if err := l.findLastIn(seq, r, size); err != nil {
 		return fmt.Errorf("segment %d: %w", seq, err)
 	}
 	return nil

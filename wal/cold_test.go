@@ -332,7 +332,7 @@ func TestColdLastSegment(t *testing.T) {
 	}
 
 	l = openLog(t, dir, coldOpts(&w))
-	checkWarnings(t, "Open", dir, w.take(), []where{{active, 0}})
+	checkWarnings(t, "Open", dir, w.take(), []where{{active, 0, false}})
 	if got := l.LastPos(); got != c.pos[len(c.pos)-1] {
 		t.Fatalf("LastPos = %v, want %v", got, c.pos[len(c.pos)-1])
 	}
@@ -485,27 +485,50 @@ func TestColdCorruption(t *testing.T) {
 	}
 
 	t.Run("damaged warm segment", func(t *testing.T) {
-		// A segment damaged before Compress keeps its damage, at the same offset.
+		// A segment damaged before Compress keeps its damage, at the same offset: a
+		// record whose checksum fails is skipped alone, warm and then cold.
 		checkGoroutines(t)
 		dir := t.TempDir()
 		var w warnings
 		l := openLog(t, dir, coldOpts(&w))
 		c := fillCold(t, l, 100)
 		mustClose(t, l)
-		flipByte(t, filepath.Join(dir, segmentName(2)), c.pos[slices.IndexFunc(c.pos, func(p Pos) bool { return p.Segment == 2 })+4].Offset+recordHeaderSize+1)
+		bad := slices.IndexFunc(c.pos, func(p Pos) bool { return p.Segment == 2 }) + 4
+		if c.pos[bad+1].Segment != 2 {
+			t.Fatalf("record %v is the last of its segment", c.pos[bad])
+		}
+		flipByte(t, filepath.Join(dir, segmentName(2)), c.pos[bad].Offset+recordHeaderSize+1)
+		want := slices.Delete(slices.Clone(c.blocks), bad, bad+1)
 		l = openLog(t, dir, coldOpts(&w))
-		_, before := replayAll(t, l)
-		warmWarn := w.take()
+		check := func(file string) {
+			t.Helper()
+			_, got := replayAll(t, l)
+			if !slices.Equal(got, want) {
+				t.Errorf("Replay of %s returned %d blocks, want all %d but the damaged one", file, len(got), len(want))
+			}
+			ws := w.take()
+			if len(ws) != 1 || ws[0].kv["file"] != file || ws[0].kv["offset"] != c.pos[bad].Offset ||
+				ws[0].kv["length"] != int64(len(c.blocks[bad])) || ws[0].kv["reason"] != "checksum mismatch; record skipped" {
+				t.Errorf("Replay of %s warned %v, want the record at %v skipped", file, ws, c.pos[bad])
+			}
+			for i, p := range c.pos {
+				b, err := l.ReadAt(p)
+				switch {
+				case i == bad && !errors.Is(err, ErrCorrupt):
+					t.Errorf("ReadAt(%v) of the damaged record = %.20q, %v; want ErrCorrupt", p, b, err)
+				case i != bad && (err != nil || string(b) != c.blocks[i]):
+					t.Errorf("ReadAt(%v) = %.20q, %v", p, b, err)
+				}
+			}
+		}
+		check(filepath.Join(dir, segmentName(2)))
 		if _, err := l.CompressSealed(); err != nil {
 			t.Fatal(err)
 		}
-		_, after := replayAll(t, l)
-		coldWarn := w.take()
-		if !slices.Equal(before, after) || len(warmWarn) != 1 || len(coldWarn) != 1 ||
-			warmWarn[0].kv["offset"] != coldWarn[0].kv["offset"] ||
-			coldWarn[0].kv["file"] != filepath.Join(dir, segmentName(2)+coldExt) {
-			t.Fatalf("Replay warm: %d blocks, %v; cold: %d blocks, %v", len(before), warmWarn, len(after), coldWarn)
+		if s := l.Segments()[1]; s.Seq != 2 || !s.Cold {
+			t.Fatalf("segment 2 not compressed: %+v", s)
 		}
+		check(filepath.Join(dir, segmentName(2)+coldExt))
 	})
 }
 
@@ -622,16 +645,24 @@ var coldFixtures = []struct {
 	name    string
 	build   func(t testing.TB) []byte
 	records []string
-	end     string // "eof", "corrupt", "version" or "trailer" (unreadable)
+	skips   []int64 // offsets of the records skipped
+	end     string  // "eof", "corrupt", "version" or "trailer" (unreadable)
 }{
-	{"valid", func(t testing.TB) []byte { return coldFile(t, fixtureBlocks()...) }, fixtureBlocks(), "eof"},
-	{"empty", func(t testing.TB) []byte { return coldFile(t) }, nil, "eof"},
-	{"no-bytes", func(t testing.TB) []byte { return compressBytes(t, nil) }, nil, "torn"},
+	{"valid", func(t testing.TB) []byte { return coldFile(t, fixtureBlocks()...) }, fixtureBlocks(), nil, "eof"},
+	{"empty", func(t testing.TB) []byte { return coldFile(t) }, nil, nil, "eof"},
+	{"no-bytes", func(t testing.TB) []byte { return compressBytes(t, nil) }, nil, nil, "torn"},
 	{"damaged-segment", func(t testing.TB) []byte {
+		// The second block, which spans chunks, is damaged: it alone is skipped.
 		b := segment(fixtureBlocks()...)
 		b[headerSize+recordHeaderSize+len(fixtureBlocks()[0])+recordHeaderSize] ^= 1
 		return compressBytes(t, b)
-	}, fixtureBlocks()[:1], "corrupt"},
+	}, slices.Delete(fixtureBlocks(), 1, 2), []int64{recordOff(fixtureBlocks(), 1)}, "eof"},
+	{"damaged-segment-length", func(t testing.TB) []byte {
+		// The second record's length is damaged: the segment ends there.
+		b := segment(fixtureBlocks()...)
+		b[recordOff(fixtureBlocks(), 1)+3] ^= 0x10
+		return compressBytes(t, b)
+	}, fixtureBlocks()[:1], nil, "corrupt"},
 	{"bad-chunk", func(t testing.TB) []byte {
 		// Damage the chunk where the third record starts.
 		b := coldFile(t, fixtureBlocks()...)
@@ -639,23 +670,23 @@ var coldFixtures = []struct {
 		i := ix.chunkAt(int64(len(segment(fixtureBlocks()[:2]...))))
 		b[(ix.coff[i]+ix.coff[i+1])/2] ^= 0x10
 		return b
-	}, fixtureBlocks()[:2], "corrupt"},
-	{"truncated", func(t testing.TB) []byte { b := coldFile(t, fixtureBlocks()...); return b[:len(b)-7] }, nil, "trailer"},
+	}, fixtureBlocks()[:2], nil, "corrupt"},
+	{"truncated", func(t testing.TB) []byte { b := coldFile(t, fixtureBlocks()...); return b[:len(b)-7] }, nil, nil, "trailer"},
 	{"bad-trailer-checksum", func(t testing.TB) []byte {
 		b := coldFile(t, fixtureBlocks()...)
 		b[len(b)-coldFooterSize-3] ^= 1
 		return b
-	}, nil, "trailer"},
+	}, nil, nil, "trailer"},
 	{"bad-magic", func(t testing.TB) []byte {
 		b := coldFile(t, fixtureBlocks()...)
 		b[len(b)-1] = 'X'
 		return b
-	}, nil, "trailer"},
+	}, nil, nil, "trailer"},
 	{"future-version", func(t testing.TB) []byte {
 		b := coldFile(t, fixtureBlocks()...)
 		b[len(b)-coldFooterSize+15] = 2
 		return b
-	}, nil, "version"},
+	}, nil, nil, "version"},
 	{"huge-claims", func(t testing.TB) []byte {
 		// A footer that claims 2^32-1 chunks of a segment of 2^64-1 bytes.
 		b := binary.BigEndian.AppendUint32(coldMagic[:], coldVersion)
@@ -664,7 +695,7 @@ var coldFixtures = []struct {
 		foot = binary.BigEndian.AppendUint32(foot, coldVersion)
 		foot = binary.BigEndian.AppendUint32(foot, 0)
 		return append(append(b, foot...), coldEndMagic[:]...)
-	}, nil, "trailer"},
+	}, nil, nil, "trailer"},
 }
 
 // fixtureBlocks fill a few chunks of fixtureChunk bytes; the second is longer than a
@@ -706,24 +737,14 @@ func coldFile(t testing.TB, blocks ...string) []byte {
 	return compressBytes(t, segment(blocks...))
 }
 
-// readCold reads a cold segment file like Replay does: the valid prefix and how it
-// ended, with the offsets of the records.
-func readCold(data []byte, maxBlock int) (records [][]byte, offs []int64, end error) {
+// readCold reads a cold segment file like Replay does.
+func readCold(data []byte, maxBlock int) scanned {
 	ix, err := readColdIndex(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return nil, nil, err
+		return scanned{end: err}
 	}
 	r := &coldReader{l: testCodec(), f: bytes.NewReader(data), ix: ix, scan: true, cur: -1}
-	sr := newSegmentReader(r, ix.size(), maxBlock, 64)
-	err = sr.header()
-	for err == nil {
-		var off int64
-		var b []byte
-		if off, b, err = sr.Next(); err == nil {
-			records, offs = append(records, bytes.Clone(b)), append(offs, off)
-		}
-	}
-	return records, offs, err
+	return scanSegment(newSegmentReader(r, ix.size(), maxBlock, 64))
 }
 
 func TestColdFixtures(t *testing.T) {
@@ -740,17 +761,15 @@ func TestColdFixtures(t *testing.T) {
 			if fresh := fx.build(t); !bytes.Equal(data, fresh) {
 				t.Logf("the fixture differs from what this code writes (another zstd version?)")
 			}
-			records, _, end := readCold(data, fixtureMaxBlock)
-			var got []string
-			for _, r := range records {
-				got = append(got, string(r))
-			}
-			kind := endKind(end)
+			s := readCold(data, fixtureMaxBlock)
+			got, skips := s.records()
+			kind := endKind(s.end)
 			if _, err := readColdIndex(bytes.NewReader(data), int64(len(data))); errors.As(err, new(*damage)) {
 				kind = "trailer"
 			}
-			if !slices.Equal(got, fx.records) || kind != fx.end {
-				t.Fatalf("read %d records ending %s (%v), want %d ending %s", len(got), kind, end, len(fx.records), fx.end)
+			if !slices.Equal(got, fx.records) || !slices.Equal(skips, fx.skips) || kind != fx.end {
+				t.Fatalf("read %d records skipping %v ending %s (%v), want %d skipping %v ending %s",
+					len(got), skips, kind, s.end, len(fx.records), fx.skips, fx.end)
 			}
 		})
 	}
@@ -786,7 +805,7 @@ func FuzzReadCold(f *testing.F) {
 		l.cold.cache.drop(0, true)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		records, offs, end := readCold(data, 64)
+		s := readCold(data, 64)
 		runtime.ReadMemStats(&after)
 		// The trailer, the index, the reader's buffers and two chunks at most.
 		if n := after.TotalAlloc - before.TotalAlloc; n > uint64(4*len(data))+4*MaxColdChunk {
@@ -794,21 +813,30 @@ func FuzzReadCold(f *testing.F) {
 		}
 		var d *damage
 		switch {
-		case end == io.EOF, errors.As(end, &d), errors.Is(end, ErrVersion):
+		case s.end == io.EOF, errors.As(s.end, &d), errors.Is(s.end, ErrVersion):
 		default:
-			t.Fatalf("unexpected error %v", end)
+			t.Fatalf("unexpected error %v", s.end)
 		}
-		if len(records) > 0 {
+		if len(s.events) > 0 {
 			ix, _ := readColdIndex(bytes.NewReader(data), int64(len(data)))
-			if end == io.EOF && offs[len(offs)-1]+recordHeaderSize+int64(len(records[len(records)-1])) != ix.size() {
+			last := s.events[len(s.events)-1]
+			n := int64(len(last.block))
+			if last.skip != nil {
+				n = last.skip.n
+			}
+			if s.end == io.EOF && last.off+recordHeaderSize+n != ix.size() {
 				t.Fatal("clean end before the end of the segment")
 			}
-			for i, off := range offs {
+			for i, e := range s.events {
 				r := &coldReader{l: l, f: bytes.NewReader(data), ix: ix, cur: -1}
 				sr := newSegmentReader(r, ix.size(), 64, 16)
-				sr.seek(off)
-				if _, b, err := sr.Next(); err != nil || !bytes.Equal(b, records[i]) {
-					t.Fatalf("reading record %d at %d alone: %q, %v", i, off, b, err)
+				sr.seek(e.off)
+				_, b, err := sr.Next()
+				if e.skip == nil && (err != nil || !bytes.Equal(b, e.block)) {
+					t.Fatalf("reading record %d at %d alone: %q, %v", i, e.off, b, err)
+				}
+				if e.skip != nil && skipped(err) == nil {
+					t.Fatalf("reading skipped record %d at %d alone: %v", i, e.off, err)
 				}
 			}
 		}

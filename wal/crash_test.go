@@ -3,6 +3,7 @@ package wal
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -14,10 +15,12 @@ import (
 // as a crash or a bad disk would, and check what Open and Replay make of them.
 const crashBlocks = 8
 
-// where names the file and offset a warning must report.
+// where names the file and offset a warning must report, and whether it reports a
+// skipped record (then with its length and reason) or where a segment ends.
 type where struct {
-	seq uint64
-	off int64
+	seq  uint64
+	off  int64
+	skip bool
 }
 
 func TestCrash(t *testing.T) {
@@ -28,15 +31,18 @@ func TestCrash(t *testing.T) {
 		openWarn   []where // warnings of Open
 		replayWarn []where // warnings of every Replay after it
 		want       []int   // blocks replayed
+		damaged    []int   // blocks whose records ReadAt finds corrupt
 		last       int     // block at LastPos
+		next       Pos     // where the next append goes
 	}{{
 		name: "torn record at the end",
 		damage: func(t *testing.T, dir string, pos []Pos) {
 			truncate(t, dir, 4, pos[7].Offset+rec-5)
 		},
-		openWarn: []where{{4, 8 + rec}},
+		openWarn: []where{{4, 8 + rec, false}},
 		want:     []int{0, 1, 2, 3, 4, 5, 6},
 		last:     6,
+		next:     Pos{4, 8 + rec},
 	}, {
 		name: "partial record written by hand",
 		damage: func(t *testing.T, dir string, pos []Pos) {
@@ -44,59 +50,157 @@ func TestCrash(t *testing.T) {
 			partial = binary.BigEndian.AppendUint32(partial, 0xdeadbeef)
 			appendFile(t, dir, 4, append(partial, "only ten b"...))
 		},
-		openWarn: []where{{4, 8 + 2*rec}},
+		openWarn: []where{{4, 8 + 2*rec, false}},
 		want:     []int{0, 1, 2, 3, 4, 5, 6, 7},
 		last:     7,
+		next:     Pos{4, 8 + 2*rec},
 	}, {
 		name: "zero-filled tail",
 		damage: func(t *testing.T, dir string, pos []Pos) {
 			appendFile(t, dir, 4, make([]byte, 5000))
 		},
-		openWarn: []where{{4, 8 + 2*rec}},
+		openWarn: []where{{4, 8 + 2*rec, false}},
 		want:     []int{0, 1, 2, 3, 4, 5, 6, 7},
 		last:     7,
+		next:     Pos{4, 8 + 2*rec},
 	}, {
 		name: "whole last record torn away, empty segment created",
 		damage: func(t *testing.T, dir string, pos []Pos) {
 			appendFile(t, dir, 5, []byte("KWA"))
 		},
-		openWarn: []where{{5, 0}},
+		openWarn: []where{{5, 0, false}},
 		want:     []int{0, 1, 2, 3, 4, 5, 6, 7},
 		last:     7,
+		next:     Pos{4, 8 + 2*rec},
 	}, {
 		name: "foreign file as the last segment",
 		damage: func(t *testing.T, dir string, pos []Pos) {
 			appendFile(t, dir, 5, []byte("not a wal segment at all"))
 		},
-		openWarn:   []where{{5, 0}},
-		replayWarn: []where{{5, 0}},
+		openWarn:   []where{{5, 0, false}},
+		replayWarn: []where{{5, 0, false}},
 		want:       []int{0, 1, 2, 3, 4, 5, 6, 7},
 		last:       7,
+		next:       Pos{6, 8},
 	}, {
 		name: "torn record in an older segment",
 		damage: func(t *testing.T, dir string, pos []Pos) {
 			truncate(t, dir, 2, pos[3].Offset+10)
 		},
-		replayWarn: []where{{2, 8 + rec}},
+		replayWarn: []where{{2, 8 + rec, false}},
 		want:       []int{0, 1, 2, 4, 5, 6, 7},
+		damaged:    []int{3},
 		last:       7,
+		next:       Pos{4, 8 + 2*rec},
 	}, {
 		name: "flipped byte in an older segment",
 		damage: func(t *testing.T, dir string, pos []Pos) {
 			flipByte(t, filepath.Join(dir, segmentName(2)), pos[2].Offset+recordHeaderSize+3)
 		},
-		replayWarn: []where{{2, 8}},
-		want:       []int{0, 1, 4, 5, 6, 7}, // block 3 follows a bad one: not trusted
+		replayWarn: []where{{2, 8, true}},
+		want:       []int{0, 1, 3, 4, 5, 6, 7}, // only the damaged record is lost
+		damaged:    []int{2},
 		last:       7,
+		next:       Pos{4, 8 + 2*rec},
+	}, {
+		name: "flipped checksum in an older segment",
+		damage: func(t *testing.T, dir string, pos []Pos) {
+			flipByte(t, filepath.Join(dir, segmentName(2)), pos[2].Offset+6)
+		},
+		replayWarn: []where{{2, 8, true}},
+		want:       []int{0, 1, 3, 4, 5, 6, 7},
+		damaged:    []int{2},
+		last:       7,
+		next:       Pos{4, 8 + 2*rec},
+	}, {
+		name: "flipped byte in the last record of an older segment",
+		damage: func(t *testing.T, dir string, pos []Pos) {
+			flipByte(t, filepath.Join(dir, segmentName(2)), pos[3].Offset+recordHeaderSize+3)
+		},
+		replayWarn: []where{{2, 8 + rec, true}},
+		want:       []int{0, 1, 2, 4, 5, 6, 7},
+		damaged:    []int{3},
+		last:       7,
+		next:       Pos{4, 8 + 2*rec},
+	}, {
+		name: "two adjacent corrupt records in an older segment",
+		damage: func(t *testing.T, dir string, pos []Pos) {
+			flipByte(t, filepath.Join(dir, segmentName(2)), pos[2].Offset+recordHeaderSize+3)
+			flipByte(t, filepath.Join(dir, segmentName(2)), pos[3].Offset+recordHeaderSize+3)
+		},
+		replayWarn: []where{{2, 8, false}}, // the second cannot vouch for the first
+		want:       []int{0, 1, 4, 5, 6, 7},
+		damaged:    []int{2, 3},
+		last:       7,
+		next:       Pos{4, 8 + 2*rec},
+	}, {
+		name: "flipped length in an older segment",
+		damage: func(t *testing.T, dir string, pos []Pos) {
+			flipByte(t, filepath.Join(dir, segmentName(2)), pos[2].Offset+3) // 31 becomes 95
+		},
+		replayWarn: []where{{2, 8, false}},
+		want:       []int{0, 1, 4, 5, 6, 7},
+		damaged:    []int{2},
+		last:       7,
+		next:       Pos{4, 8 + 2*rec},
+	}, {
+		name: "foreign last segment after a skipped record",
+		damage: func(t *testing.T, dir string, pos []Pos) {
+			flipByte(t, filepath.Join(dir, segmentName(4)), pos[6].Offset+recordHeaderSize+3)
+			appendFile(t, dir, 5, []byte("not a wal segment at all"))
+		},
+		openWarn:   []where{{5, 0, false}},
+		replayWarn: []where{{4, 8, true}, {5, 0, false}},
+		want:       []int{0, 1, 2, 3, 4, 5, 7},
+		damaged:    []int{6},
+		last:       7, // found past the skipped record
+		next:       Pos{6, 8},
+	}, {
+		name: "foreign last segment after a damaged last record",
+		damage: func(t *testing.T, dir string, pos []Pos) {
+			flipByte(t, filepath.Join(dir, segmentName(4)), pos[7].Offset+recordHeaderSize+3)
+			appendFile(t, dir, 5, []byte("not a wal segment at all"))
+		},
+		openWarn:   []where{{5, 0, false}},
+		replayWarn: []where{{4, 8 + rec, true}, {5, 0, false}},
+		want:       []int{0, 1, 2, 3, 4, 5, 6},
+		damaged:    []int{7},
+		last:       6,
+		next:       Pos{6, 8},
 	}, {
 		name: "flipped byte in the last segment",
 		damage: func(t *testing.T, dir string, pos []Pos) {
 			flipByte(t, filepath.Join(dir, segmentName(4)), pos[6].Offset+recordHeaderSize+3)
 		},
-		openWarn:   []where{{4, 8}},
-		replayWarn: []where{{4, 8}},
+		openWarn:   []where{{4, 8, true}},
+		replayWarn: []where{{4, 8, true}},
+		want:       []int{0, 1, 2, 3, 4, 5, 7}, // the segment still takes appends
+		damaged:    []int{6},
+		last:       7,
+		next:       Pos{4, 8 + 2*rec},
+	}, {
+		name: "flipped byte in the last record of the last segment",
+		damage: func(t *testing.T, dir string, pos []Pos) {
+			flipByte(t, filepath.Join(dir, segmentName(4)), pos[7].Offset+recordHeaderSize+3)
+		},
+		openWarn: []where{{4, 8 + rec, false}}, // cut off like a torn write
+		want:     []int{0, 1, 2, 3, 4, 5, 6},
+		last:     6,
+		next:     Pos{4, 8 + rec},
+	}, {
+		name: "flipped length in the last segment",
+		damage: func(t *testing.T, dir string, pos []Pos) {
+			// 31 becomes 15: the record after it would start inside its block.
+			b := readSegments(t, dir)[segmentName(4)]
+			b[pos[6].Offset+3] ^= 0x10
+			writeFile(t, dir, segmentName(4), b)
+		},
+		openWarn:   []where{{4, 8, false}}, // sealed as it is
+		replayWarn: []where{{4, 8, false}},
 		want:       []int{0, 1, 2, 3, 4, 5},
+		damaged:    []int{6},
 		last:       5,
+		next:       Pos{5, 8},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +226,28 @@ func TestCrash(t *testing.T) {
 			for _, i := range tt.want {
 				want = append(want, blockN(i))
 			}
+			// ReadAt fails for a damaged record, and for one Open cut off; it reads an
+			// intact one even where Replay stopped before it.
+			sizes := make(map[uint64]int64)
+			for _, s := range l.Segments() {
+				sizes[s.Seq] = s.Size
+			}
+			for i, p := range pos {
+				b, err := l.ReadAt(p)
+				switch {
+				case slices.Contains(tt.damaged, i):
+					if !errors.Is(err, ErrCorrupt) {
+						t.Errorf("ReadAt(%v) of a damaged record = %q, %v; want ErrCorrupt", p, b, err)
+					}
+				case p.Offset >= sizes[p.Segment]:
+					if !errors.Is(err, ErrNotFound) {
+						t.Errorf("ReadAt(%v) of a record cut off = %v, want ErrNotFound", p, err)
+					}
+				case err != nil || string(b) != blockN(i):
+					t.Errorf("ReadAt(%v) = %q, %v; want block %d", p, b, err, i)
+				}
+			}
+			w.take() // ReadAt does not warn
 			_, got := replayAll(t, l)
 			checkWarnings(t, "Replay", dir, w.take(), tt.replayWarn)
 			if !slices.Equal(got, want) {
@@ -136,8 +262,8 @@ func TestCrash(t *testing.T) {
 
 			// Appends follow valid data, and a second Open finds nothing to repair.
 			p := mustAppend(t, l, "new")
-			if p[0].Compare(pos[tt.last]) <= 0 {
-				t.Errorf("new record at %v, before the last valid one", p[0])
+			if p[0] != tt.next {
+				t.Errorf("new record at %v, want %v", p[0], tt.next)
 			}
 			mustClose(t, l)
 			l = openLog(t, dir, opts)
@@ -163,6 +289,13 @@ func checkWarnings(t *testing.T, op, dir string, got []warning, want []where) {
 		file := filepath.Join(dir, segmentName(w.seq))
 		if got[i].kv["file"] != file || got[i].kv["offset"] != w.off {
 			t.Errorf("%s warning %q %v, want file %s offset %d", op, got[i].msg, got[i].kv, file, w.off)
+		}
+		n, hasLen := got[i].kv["length"]
+		switch {
+		case w.skip && (n != int64(len(blockN(0))) || got[i].kv["reason"] != "checksum mismatch; record skipped"):
+			t.Errorf("%s warning %q %v, want a skipped record of %d bytes", op, got[i].msg, got[i].kv, len(blockN(0)))
+		case !w.skip && hasLen:
+			t.Errorf("%s warning %q %v, want the end of a segment, not a skipped record", op, got[i].msg, got[i].kv)
 		}
 	}
 }

@@ -27,14 +27,35 @@
 //
 // # Recovery
 //
-// A segment is read as its longest valid prefix. A torn record (cut short by a crash)
-// or a corrupt one (bad checksum, impossible length) ends its segment: readers report
-// it through Options.Warn, naming the file and the offset, and go on with the next
-// segment, whose records still load. Open scans only the last segment: it truncates a
-// torn tail so that new records follow valid data, and seals a segment with a corrupt
-// record as it is — never destroying bytes that might be acknowledged records — so
-// that appends go to a new segment. Older segments are not read at Open, unless the
-// last one holds no valid record: then LastPos is looked for in the ones before it.
+// A segment is read as its valid records, in order. This refines DESIGN.md's "longest
+// valid prefix" by one exception, a record skipped alone:
+//
+//   - A record whose checksum fails but whose frame is intact is skipped, and reading
+//     goes on with the record after it. Its frame is intact if its length is
+//     plausible (not zero, at most Options.MaxBlock, within the segment) and either it
+//     ends exactly at the end of the segment or the record right after it passes its
+//     own checks. That record is what tells a damaged block or checksum from a
+//     damaged length: a wrong length puts the next record in the middle of data,
+//     where it fails its checks (but for odds of 2^-32, or a length that lands on a
+//     later record, which then skips the records before it with the damaged one).
+//   - Any other damage ends the segment where it starts: a torn record (cut short by
+//     a crash), an impossible length, a zeroed tail, a bad record whose next record
+//     cannot be checked — two bad records in a row end the segment at the first.
+//
+// Readers report both through Options.Warn, naming the file and the offset (and for a
+// skipped record its length), and go on: after a skipped record with the next record,
+// after the end of a segment with the next segment, whose records still load. ReadAt
+// of a skipped record fails with ErrCorrupt; the records after it read as usual. Open
+// scans only the last segment: it reports skipped records and keeps appending after
+// the valid records that follow them; it truncates a torn tail so that new records
+// follow valid data — a last record whose checksum fails counts as torn, since a write
+// cut short can leave a record's length written but not all of its block, and nothing
+// after it vouches for it; and it seals a segment with other damage as it is — never
+// destroying bytes that might be acknowledged records — so that appends go to a new
+// segment. Older segments are not read at Open, unless the last one holds no valid
+// record: then LastPos is looked for in the ones before it. Compress keeps a damaged
+// segment's bytes as they are, so a cold segment reads the same, as long as its
+// chunks decompress.
 //
 // # Ordering rule
 //

@@ -86,11 +86,12 @@ type Options struct {
 	// Changing it affects only segments compressed afterwards.
 	ColdChunk int
 
-	// Warn receives warnings about damaged segments (a torn tail truncated, a bad
-	// checksum, a missing segment). keyvals alternate keys and values — "file", the
-	// segment's path, "offset", the byte offset, "reason" — as charmbracelet/log and
-	// log/slog take them. It may be called from several goroutines at once. The
-	// default discards them.
+	// Warn receives warnings about damaged segments (a torn tail truncated, a record
+	// skipped for a bad checksum, a segment ended by damage, a missing segment).
+	// keyvals alternate keys and values — "file", the segment's path, "offset", the
+	// byte offset, for a skipped record "length", its block length, and "reason" — as
+	// charmbracelet/log and log/slog take them. It may be called from several
+	// goroutines at once. The default discards them.
 	Warn func(msg string, keyvals ...any)
 }
 

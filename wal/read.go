@@ -14,7 +14,8 @@ const readBufSize = 4 << 10
 
 // ReadAt returns the block of the record at pos, a position Append or Replay returned,
 // after checking its checksum. It fails with ErrNotFound if pos is outside the log,
-// ErrCorrupt if the record there is torn or damaged, and ErrClosed after Close.
+// ErrCorrupt if the record there is torn or damaged (a record Replay skips included),
+// and ErrClosed after Close.
 func (l *Log) ReadAt(pos Pos) ([]byte, error) {
 	f, size, err := l.handle(pos.Segment, false)
 	if err != nil {
@@ -36,11 +37,16 @@ func (l *Log) ReadAt(pos Pos) ([]byte, error) {
 // Replay calls fn for every record from position from onwards (the zero Pos for all),
 // in log order, with a block fn may keep. from must be the zero Pos, a position Append
 // or Replay returned, or Pos{Segment: n} for the start of segment n. Replay reads each
-// segment's longest valid prefix: a torn or corrupt record ends that segment with a
-// warning through Options.Warn, and the next segment is read. It sees every record
-// appended before it was called and not removed; records appended meanwhile may or
-// may not be seen, and a segment that Remove deletes meanwhile ends where it is. It
-// stops at the first error fn returns and returns it unwrapped.
+// segment as the package doc's Recovery section says. A record whose checksum fails
+// but whose frame is intact (its length is plausible, and the record after it checks
+// or it is the segment's last) is skipped alone: Replay reports it through
+// Options.Warn with the segment's file, the record's offset and length and the reason
+// "checksum mismatch; record skipped", and goes on with the next record of the same
+// segment. Any other torn or corrupt record ends its segment, with a warning naming
+// the file, the offset and the reason, and Replay goes on with the next segment. It
+// sees every record appended before it was called and not removed; records appended
+// meanwhile may or may not be seen, and a segment that Remove deletes meanwhile ends
+// where it is. It stops at the first error fn returns and returns it unwrapped.
 func (l *Log) Replay(from Pos, fn func(Pos, []byte) error) error {
 	l.state.Lock()
 	if l.files == nil {
@@ -87,10 +93,15 @@ func (l *Log) replaySegment(seq uint64, f io.ReaderAt, size, start int64, fn fun
 	for err == nil {
 		var off int64
 		var b []byte
-		if off, b, err = sr.Next(); err == nil {
+		off, b, err = sr.Next()
+		switch d := skipped(err); {
+		case err == nil:
 			if ferr := fn(Pos{Segment: seq, Offset: off}, bytes.Clone(b)); ferr != nil {
 				return ferr
 			}
+		case d != nil:
+			l.warnDamage(seq, d)
+			err = nil
 		}
 	}
 	var d *damage

@@ -85,11 +85,16 @@ func (l *Log) makeDir() error {
 	return l.fsync(parent)
 }
 
-// recoverLast opens segment seq, the last one, as the active segment: it finds the end
-// of its valid prefix and its last record. A torn header or tail is cut off; if that
-// leaves no record and an earlier segment exists, the file is removed and recoverLast
-// reports it was not kept. A corrupt record or a foreign header seals the segment as
-// it is, for the next append to start a new one.
+// recoverLast opens segment seq, the last one, as the active segment: it reads its
+// records, as Replay would, to find where appends continue and its last record. A
+// record skipped for its checksum alone (see segmentReader) is reported and stepped
+// over, and the segment stays appendable after the valid records that follow it. A
+// torn header or tail is cut off, and so is a last record whose checksum fails: a
+// write cut short can leave a record's length written but not all of its block, and
+// nothing after it vouches for it. If that leaves no record and an earlier segment
+// exists, the file is removed and recoverLast reports it was not kept. Other damage
+// (a corrupt record that cannot be skipped, a foreign header) seals the segment as it
+// is, for the next append to start a new one.
 func (l *Log) recoverLast(seq uint64, hasPrev bool) (kept bool, err error) {
 	path := l.path(seq)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -113,8 +118,13 @@ func (l *Log) recoverLast(seq uint64, hasPrev bool) (kept bool, err error) {
 	err = sr.header()
 	for err == nil {
 		var off int64
-		if off, _, err = sr.Next(); err == nil {
+		off, _, err = sr.Next()
+		switch d := skipped(err); {
+		case err == nil:
 			last = Pos{Segment: seq, Offset: off}
+		case d != nil && !d.torn: // d.torn: the last record, cut off below
+			l.warnDamage(seq, d)
+			err = nil
 		}
 	}
 	var d *damage
@@ -125,7 +135,11 @@ func (l *Log) recoverLast(seq uint64, hasPrev bool) (kept bool, err error) {
 			"file", path, "offset", d.off, "reason", d.reason)
 		l.w.sealed = true
 	case errors.As(err, &d):
-		l.opts.Warn("wal segment has a torn tail; truncating it", "file", path, "offset", d.off, "reason", d.reason)
+		reason := d.reason
+		if d.skipped {
+			reason += " in the last record"
+		}
+		l.opts.Warn("wal segment has a torn tail; truncating it", "file", path, "offset", d.off, "reason", reason)
 		l.w.size = max(d.off, headerSize)
 		if hasPrev && d.off <= headerSize {
 			break // removed below
@@ -168,22 +182,30 @@ func (l *Log) findLast(seqs []uint64) error {
 			return err
 		}
 		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		sr := newSegmentReader(f, fi.Size(), l.opts.MaxBlock, scanBufSize)
-		err = sr.header()
-		for err == nil {
-			var off int64
-			if off, _, err = sr.Next(); err == nil {
-				l.last = Pos{Segment: seqs[i], Offset: off}
-			}
+		if err == nil {
+			err = l.findLastIn(seqs[i], f, fi.Size())
 		}
 		f.Close()
-		if !errors.Is(err, io.EOF) && !errors.Is(err, ErrCorrupt) {
+		if err != nil {
 			return fmt.Errorf("segment %d: %w", seqs[i], err)
 		}
+	}
+	return nil
+}
+
+// findLastIn sets l.last to the last valid record of segment seq, held in r[0:size),
+// if it has one. Damage is not reported: Replay does that.
+func (l *Log) findLastIn(seq uint64, r io.ReaderAt, size int64) error {
+	sr := newSegmentReader(r, size, l.opts.MaxBlock, scanBufSize)
+	err := sr.header()
+	for err == nil || skipped(err) != nil {
+		var off int64
+		if off, _, err = sr.Next(); err == nil {
+			l.last = Pos{Segment: seq, Offset: off}
+		}
+	}
+	if !errors.Is(err, io.EOF) && !errors.Is(err, ErrCorrupt) {
+		return err
 	}
 	return nil
 }

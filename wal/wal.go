@@ -18,7 +18,8 @@ var ErrClosed = errors.New("wal is closed")
 
 // ErrCorrupt is matched by ReadAt of a record that is torn or fails its checks (bad
 // checksum, impossible length). Replay does not return it: it reports the damage
-// through Options.Warn and goes on with the next segment.
+// through Options.Warn and goes on, with the next record if it could skip the damaged
+// one alone, else with the next segment.
 var ErrCorrupt = errors.New("corrupt wal record")
 
 // ErrNotFound is matched by ReadAt for a position that holds no record: a segment
@@ -110,9 +111,10 @@ type active struct {
 }
 
 // Open opens the log in dir, creating the directory and a first segment if needed,
-// and, for SyncInterval, starts the flusher. It scans only the last segment: a torn
-// tail there is truncated, a corrupt record seals the segment as it is, and both are
-// reported through opts.Warn. Call Close to stop it.
+// and, for SyncInterval, starts the flusher. It scans only the last segment: a record
+// there whose checksum alone fails is skipped, a torn tail (a bad last record
+// included) is truncated, other damage seals the segment as it is, and all are
+// reported through opts.Warn (see the package doc's Recovery). Call Close to stop it.
 func Open(dir string, opts *Options) (*Log, error) {
 	return open(dir, opts, hooks{})
 }
