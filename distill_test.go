@@ -155,12 +155,12 @@ func TestDistillInBackground(t *testing.T) {
 // the space that writes need.
 func TestDistillAtDiskBudget(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	n := openDisk(t, t.TempDir(), &korup2p.Options{SegmentSize: 64 << 10, Now: clock.Now, DiskBudget: 4 << 20,
+	n := openDisk(t, t.TempDir(), &korup2p.Options{SegmentSize: 256 << 10, Now: clock.Now, DiskBudget: 16 << 20,
 		Durability: korup2p.DurabilityNone, Retention: korup2p.Retention{Keep: 20}, DistillEvery: time.Hour})
 	rng := rand.New(rand.NewPCG(1, 2))
 	var full error
-	for i := range 5000 { // incompressible values: the cold tier cannot shrink them
-		v := make([]byte, 1000)
+	for i := range 10000 { // incompressible values: the cold tier cannot shrink them
+		v := make([]byte, 2000)
 		for j := range v {
 			v[j] = byte(rng.Uint32())
 		}

@@ -30,6 +30,20 @@ const (
 // metaCacheBytes is the block cache of the metadata store: a few small values.
 const metaCacheBytes = 1 << 20
 
+// Memtable sizes. Pebble preallocates each WAL file to its memtable's size and
+// keeps a few for reuse, all counted against the disk budget: the metadata is
+// small, and the index's memtable is at most 1/64 of the budget.
+const (
+	metaMemTable     = 256 << 10
+	maxIndexMemTable = 4 << 20 // Pebble's default
+	minIndexMemTable = 256 << 10
+)
+
+// indexMemTable returns the index's memtable size for the options.
+func (o Options) indexMemTable() int64 {
+	return min(maxIndexMemTable, max(minIndexMemTable, o.DiskBudget/64))
+}
+
 // sizeTTL is how long the measured size of the index stays current for the disk
 // budget: Pebble's metrics are too costly to take on every put.
 const sizeTTL = time.Second
@@ -93,7 +107,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db := &DB{dir: dir, opts: o, ctx: context.Background()}
 	db.resetCache()
-	if db.meta, err = openPebble(filepath.Join(dir, metaDir), o.Warn, metaCacheBytes, true); err != nil {
+	if db.meta, err = openPebble(filepath.Join(dir, metaDir), o.Warn, metaCacheBytes, metaMemTable, true); err != nil {
 		return nil, fmt.Errorf("open %s: meta: %w", dir, err)
 	}
 	if db.log, err = wal.Open(filepath.Join(dir, walDir), o.walOptions()); err != nil {
@@ -113,8 +127,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 // openPebble opens a go-datastore on Pebble in path with a block cache of
 // cacheBytes. Writes are fsynced if sync; otherwise Pebble's own WAL takes them
 // without fsync.
-func openPebble(path string, warn func(string, ...any), cacheBytes int64, sync bool) (*pebbleds.Datastore, error) {
-	po := &pebble.Options{Logger: pebbleLogger{warn}, CacheSize: cacheBytes}
+func openPebble(path string, warn func(string, ...any), cacheBytes, memTable int64, sync bool) (*pebbleds.Datastore, error) {
+	po := &pebble.Options{Logger: pebbleLogger{warn}, CacheSize: cacheBytes, MemTableSize: uint64(memTable)}
 	// Puts look up keys that are mostly absent (is this node held yet?): a Bloom
 	// filter answers those without reading data blocks.
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)

@@ -295,6 +295,14 @@ func (db *DB) Distill(p *Plan, folds map[cid.Cid][]Fold) (map[cid.Cid]cid.Cid, e
 	if err := db.removeDistilled(); err != nil {
 		return snaps, err
 	}
+	// Reclaim the index's space now, not at Pebble's leisure: compact the spaces'
+	// ranges, so that the dropped entries and their tombstones go.
+	for _, sp := range p.Spaces {
+		base := newSpaceKeys(sp.Space).base + "/"
+		if err := db.index.DB.Compact(db.ctx, []byte(base), []byte(successor(base)), false); err != nil {
+			return snaps, fmt.Errorf("distill: compact index: %w", err)
+		}
+	}
 	db.indexBytes, db.sizedAt = db.measureIndex(), time.Now()
 	return snaps, nil
 }

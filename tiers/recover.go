@@ -22,13 +22,13 @@ const progressEvery = 1024
 // WAL after its checkpoint.
 func (db *DB) openIndex() error {
 	path := filepath.Join(db.dir, indexDir)
-	idx, err := openPebble(path, db.opts.Warn, db.opts.IndexCacheBytes, false)
+	idx, err := openPebble(path, db.opts.Warn, db.opts.IndexCacheBytes, db.opts.indexMemTable(), false)
 	if err != nil {
 		db.opts.Warn("index unreadable; rebuilding it from the wal", "dir", path, "err", err)
 		if err := os.RemoveAll(path); err != nil {
 			return fmt.Errorf("remove index: %w", err)
 		}
-		if idx, err = openPebble(path, db.opts.Warn, db.opts.IndexCacheBytes, false); err != nil {
+		if idx, err = openPebble(path, db.opts.Warn, db.opts.IndexCacheBytes, db.opts.indexMemTable(), false); err != nil {
 			return fmt.Errorf("open index: %w", err)
 		}
 	}
