@@ -36,6 +36,8 @@ type Node struct {
 
 	distillMu sync.Mutex // one distillation at a time
 
+	net *network // nil without Options.Network
+
 	mu      sync.RWMutex
 	spaces  map[string]*space // by name
 	nextOrd uint32            // the last space ordinal given
@@ -109,6 +111,12 @@ func Open(dir string, opts *Options) (*Node, error) {
 		n.wg.Add(1)
 		go n.distiller()
 	}
+	if o.Network != nil {
+		if err := n.startNetwork(); err != nil {
+			n.Close(context.Background())
+			return nil, fmt.Errorf("open: %w", err)
+		}
+	}
 	return n, nil
 }
 
@@ -151,6 +159,11 @@ func (n *Node) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("close: writers still running: %w", ctx.Err()))
+	}
+	if n.net != nil {
+		if err := n.net.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close network: %w", err))
+		}
 	}
 	n.subs.closeAll()
 	if n.store != nil {

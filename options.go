@@ -54,6 +54,9 @@ type Options struct {
 	// DistillEvery is how often a Node with a Retention looks for history to fold;
 	// default DefaultDistillEvery.
 	DistillEvery time.Duration
+	// Network turns on the peer-to-peer layer (see NetworkOptions); nil, the
+	// default for an embedded Node, keeps it a local replica. The daemon sets it.
+	Network *NetworkOptions
 	// InMemory keeps everything in memory: nothing is written to dir, which may be "".
 	InMemory bool
 	// Logger receives the node's logs; default a charmbracelet logger on stderr at

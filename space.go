@@ -43,6 +43,9 @@ type space struct {
 	queue chan *writeReq
 
 	cut atomic.Pointer[SpaceCut] // the last distillation's cut; nil if none
+
+	ingester *dag.Ingester // nodes from peers; guarded by mu
+	items    items         // the node set, for reconciliation
 }
 
 func (sp *space) id() cid.Cid { return sp.g.CID() }
@@ -148,6 +151,7 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 	}
 	n.nextOrd++
 	sp := &space{n: n, ord: n.nextOrd, name: name, g: g, info: info, store: st, queue: make(chan *writeReq, writeQueue)}
+	sp.ingester = dag.NewIngester(st, g.CID(), &dag.IngestOptions{Limits: distinctions.Limits{MaxBytes: n.maxNodeBytes()}})
 	if ok, err := st.Has(g.CID()); err != nil {
 		return nil, err
 	} else if !ok {
@@ -171,6 +175,11 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 			return nil, err
 		}
 		sp.clock.Observe(hn.Clock)
+	}
+	if n.net != nil {
+		if err := n.net.join(sp); err != nil {
+			return nil, err
+		}
 	}
 	n.spaces[name] = sp
 	n.wg.Add(1)

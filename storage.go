@@ -2,6 +2,7 @@ package korup2p
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +40,9 @@ type storage interface {
 	PlanDistill(r Retention, now time.Time) (*tiers.Plan, error)
 	Distill(p *tiers.Plan, folds map[cid.Cid][]tiers.Fold) (map[cid.Cid]cid.Cid, error)
 	LastSnapshot(space cid.Cid) (*tiers.SnapshotInfo, error)
+	SnapshotBlock(c cid.Cid) ([]byte, error)
+	SnapshotBlocks(space cid.Cid) (cid.Cid, map[cid.Cid][]byte, error)
+	InstallSnapshot(space, root cid.Cid, blocks map[cid.Cid][]byte) error
 	Close() error
 }
 
@@ -106,5 +110,17 @@ func (m *memStorage) Distill(*tiers.Plan, map[cid.Cid][]tiers.Fold) (map[cid.Cid
 }
 
 func (m *memStorage) LastSnapshot(cid.Cid) (*tiers.SnapshotInfo, error) { return nil, nil }
+
+func (m *memStorage) SnapshotBlock(c cid.Cid) ([]byte, error) {
+	return nil, fmt.Errorf("snapshot block %s: %w", c, dag.ErrNotFound)
+}
+
+func (m *memStorage) SnapshotBlocks(cid.Cid) (cid.Cid, map[cid.Cid][]byte, error) {
+	return cid.Undef, nil, nil
+}
+
+func (m *memStorage) InstallSnapshot(cid.Cid, cid.Cid, map[cid.Cid][]byte) error {
+	return errors.New("an in-memory node cannot start from a snapshot: it keeps all history")
+}
 
 func (m *memStorage) Close() error { return nil }

@@ -253,6 +253,7 @@ func (sp *space) commit(batch []*writeReq) {
 	if syncErr == nil { // before the acks: once a write returns, its events are queued
 		sp.n.subs.publish(events)
 	}
+	var written []*dag.Node
 	for _, g := range groups {
 		err := g.err
 		if err == nil && syncErr != nil {
@@ -261,11 +262,13 @@ func (sp *space) commit(batch []*writeReq) {
 		var res WriteResult
 		if err == nil {
 			res = WriteResult{Version: g.node.CID(), Clock: g.node.Clock}
+			written = append(written, g.node)
 		}
 		for _, r := range g.reqs {
 			r.done <- writeDone{res: res, err: err}
 		}
 	}
+	sp.n.net.publish(sp, written) // every write path replicates live
 }
 
 // apply builds, signs and stores one node of ops on the current heads, then caches
@@ -300,6 +303,7 @@ func (sp *space) apply(ops []dag.Op, trees []any, events *[]Event) (*dag.Node, e
 	if err := sp.store.PutVerified(node); err != nil {
 		return nil, err
 	}
+	sp.addItem(node)
 	for i, op := range ops {
 		if err := sp.wrote(node, op, trees[i], olds[i], events); err != nil {
 			return nil, err

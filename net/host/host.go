@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
@@ -81,6 +82,8 @@ type Config struct {
 	// charmbracelet/log and log/slog take them. Both may be called from several
 	// goroutines at once. The defaults discard them.
 	Warn, Debug func(msg string, keyvals ...any)
+
+	bandwidth *metrics.BandwidthCounter // set by New
 }
 
 func (c *Config) withDefaults() (Config, []peer.AddrInfo, error) {
@@ -180,6 +183,7 @@ func New(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.bandwidth = metrics.NewBandwidthCounter()
 	h := &Host{
 		cfg:    cfg,
 		gater:  cfg.Gater,
@@ -235,6 +239,7 @@ func newLibp2p(cfg Config) (host.Host, error) {
 	}
 	// libp2p.New closes rm and cm if it fails.
 	lh, err := libp2p.New(
+		libp2p.BandwidthReporter(cfg.bandwidth),
 		libp2p.Identity(cfg.Key),
 		libp2p.ListenAddrStrings(cfg.Listen...),
 		// Dials from ephemeral ports, not the listen port: two peers dialing each
@@ -267,6 +272,12 @@ func (h *Host) ID() peer.ID { return h.Host.ID() }
 
 // Gater returns the host's connection gater.
 func (h *Host) Gater() *Gater { return h.gater }
+
+// Bandwidth returns the bytes the host sent and received, all protocols, since New.
+func (h *Host) Bandwidth() (out, in int64) {
+	t := h.cfg.bandwidth.GetBandwidthTotals()
+	return t.TotalOut, t.TotalIn
+}
 
 // Addrs returns the host's addresses in full, /p2p/<id> included
 // (/ip4/192.168.1.7/tcp/4001/p2p/12D3KooW…), for sharing with peers: Connect and

@@ -1,0 +1,302 @@
+// Command bench measures a korup2p network on loopback: peers write concurrently,
+// one node per write, and it reports how long they take to converge after the last
+// write, how fast a fresh peer catches up, what one reconciliation costs in round
+// trips and bytes, the bytes on the wire per write, and memory.
+//
+//	go run ./testnet/cmd/bench -peers 3 -writes 1000 -catchup 10000
+//
+// Every peer is a real korup2p Node with its own data directory (a temporary one)
+// and a libp2p host on 127.0.0.1, all in this process; memory figures are the
+// process's, divided by the number of peers.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/charmbracelet/log"
+	"github.com/ipfs/go-cid"
+
+	"github.com/korup2p/korup2p"
+)
+
+const space = "bench"
+
+type peerNode struct {
+	n     *korup2p.Node
+	addrs []string
+}
+
+type report struct {
+	Peers             int     `json:"peers"`
+	WritesPerPeer     int     `json:"writes_per_peer"`
+	ValueBytes        int     `json:"value_bytes"`
+	WriteSeconds      float64 `json:"write_seconds"`
+	ConvergeSeconds   float64 `json:"converge_after_last_write_seconds"`
+	WireBytesPerWrite float64 `json:"wire_bytes_per_write"`
+	CatchupNodes      int     `json:"catchup_nodes"`
+	CatchupSeconds    float64 `json:"catchup_seconds"`
+	ApartNodes        int     `json:"apart_nodes_per_side"`
+	ReconRoundTrips   int     `json:"reconcile_round_trips"`
+	ReconBytes        int64   `json:"reconcile_bytes"`
+	ReconSeconds      float64 `json:"reconcile_seconds"`
+	PeakHeapPerPeerMB float64 `json:"peak_heap_per_peer_mib"`
+}
+
+func main() {
+	peers := flag.Int("peers", 3, "peers writing concurrently")
+	writes := flag.Int("writes", 1000, "writes per peer, one node each")
+	valueBytes := flag.Int("value", 100, "bytes per value")
+	catchup := flag.Int("catchup", 10000, "nodes a fresh peer catches up (0 to skip)")
+	apart := flag.Int("apart", 1000, "nodes each of two peers writes while apart, then reconciles (0 to skip)")
+	asJSON := flag.Bool("json", false, "print the report as JSON")
+	flag.Parse()
+	if err := run(*peers, *writes, *valueBytes, *catchup, *apart, *asJSON); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(peers, writes, valueBytes, catchup, apart int, asJSON bool) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "korup2p-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var peak atomic.Uint64
+	stop := watchHeap(&peak)
+	defer stop()
+	r := report{Peers: peers, WritesPerPeer: writes, ValueBytes: valueBytes, CatchupNodes: catchup, ApartNodes: apart}
+	value := strings.Repeat("x", valueBytes)
+
+	// Convergence: peers writes concurrently, one node per write.
+	net, err := start(dir, "conv", peers)
+	if err != nil {
+		return err
+	}
+	before := wireBytes(net)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, peers)
+	for i, p := range net {
+		wg.Go(func() {
+			for k := range writes {
+				if _, err := p.n.Put(ctx, space, fmt.Sprintf("p%d/%06d", i, k), value); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	last := time.Now()
+	r.WriteSeconds = last.Sub(t0).Seconds()
+	if err := waitConverged(net, 60*time.Second); err != nil {
+		return err
+	}
+	r.ConvergeSeconds = time.Since(last).Seconds()
+	r.WireBytesPerWrite = float64(wireBytes(net)-before) / float64(peers*writes)
+	closeAll(net)
+
+	// Catch-up: one peer writes catchup nodes; a fresh one joins.
+	if catchup > 0 {
+		net, err := start(dir, "catchup", 1)
+		if err != nil {
+			return err
+		}
+		for k := range catchup {
+			if _, err := net[0].n.Put(ctx, space, fmt.Sprintf("c/%07d", k), value); err != nil {
+				return err
+			}
+		}
+		fresh, err := open(dir, "catchup-fresh")
+		if err != nil {
+			return err
+		}
+		t := time.Now()
+		if _, err := fresh.n.Connect(ctx, net[0].addrs[0]); err != nil {
+			return err
+		}
+		net = append(net, fresh)
+		if err := waitConverged(net, 5*time.Minute); err != nil {
+			return err
+		}
+		r.CatchupSeconds = time.Since(t).Seconds()
+		closeAll(net)
+	}
+
+	// Reconciliation: two peers write apart, then one sync session.
+	if apart > 0 {
+		a, err := open(dir, "apart-a")
+		if err != nil {
+			return err
+		}
+		b, err := open(dir, "apart-b")
+		if err != nil {
+			return err
+		}
+		for i, p := range []*peerNode{a, b} {
+			for k := range apart {
+				if _, err := p.n.Put(ctx, space, fmt.Sprintf("a%d/%06d", i, k), value); err != nil {
+					return err
+				}
+			}
+		}
+		// Connect without letting the new-peer sync run first: b blocks a, a dials.
+		if _, err := a.n.Connect(ctx, b.addrs[0]); err != nil {
+			return err
+		}
+		res, err := a.n.SyncWith(ctx, b.n.ID(), space)
+		if err != nil {
+			return err
+		}
+		r.ReconRoundTrips, r.ReconBytes, r.ReconSeconds = res.RoundTrips, res.BytesSent+res.BytesReceived, res.Duration.Seconds()
+		if err := waitConverged([]*peerNode{a, b}, time.Minute); err != nil {
+			return err
+		}
+		closeAll([]*peerNode{a, b})
+	}
+	r.PeakHeapPerPeerMB = float64(peak.Load()) / float64(max(peers, 2)) / (1 << 20)
+	if asJSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	fmt.Printf("peers %d, %d writes each (%d-byte values), one node per write\n", peers, writes, valueBytes)
+	fmt.Printf("  writes took                 %.3f s\n", r.WriteSeconds)
+	fmt.Printf("  converged after last write  %.3f s\n", r.ConvergeSeconds)
+	fmt.Printf("  bytes on the wire per write %.0f (all peers, both directions)\n", r.WireBytesPerWrite)
+	if catchup > 0 {
+		fmt.Printf("fresh peer caught up %d nodes in %.3f s\n", catchup, r.CatchupSeconds)
+	}
+	if apart > 0 {
+		fmt.Printf("two peers %d nodes apart each: one session of %d round trips, %d bytes, %.3f s\n",
+			apart, r.ReconRoundTrips, r.ReconBytes, r.ReconSeconds)
+	}
+	fmt.Printf("peak heap per peer %.1f MiB (one process, divided by peers)\n", r.PeakHeapPerPeerMB)
+	return nil
+}
+
+func open(dir, name string) (*peerNode, error) {
+	logger := log.NewWithOptions(os.Stderr, log.Options{Prefix: name, Level: log.WarnLevel})
+	n, err := korup2p.Open(dir+"/"+name, &korup2p.Options{
+		Durability: korup2p.DurabilityAlways,
+		Logger:     logger,
+		Network:    &korup2p.NetworkOptions{Listen: []string{"/ip4/127.0.0.1/tcp/0"}, NoMDNS: true},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := n.CreateSpace(space, true); err != nil {
+		return nil, err
+	}
+	return &peerNode{n: n, addrs: n.Addrs()}, nil
+}
+
+func start(dir, name string, count int) ([]*peerNode, error) {
+	var out []*peerNode
+	for i := range count {
+		p, err := open(dir, fmt.Sprintf("%s%d", name, i))
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range out {
+			if _, err := p.n.Connect(context.Background(), q.addrs[0]); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func closeAll(ps []*peerNode) {
+	for _, p := range ps {
+		p.n.Close(context.Background())
+	}
+}
+
+// waitConverged waits until every peer has the same heads and state digest.
+func waitConverged(ps []*peerNode, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		same, why := converged(ps)
+		if same {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not converged after %s: %s", timeout, why)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func converged(ps []*peerNode) (bool, string) {
+	var heads0 []cid.Cid
+	var digest0 string
+	for i, p := range ps {
+		heads, err := p.n.Heads(space)
+		if err != nil {
+			return false, err.Error()
+		}
+		if i == 0 {
+			heads0 = heads
+		} else if fmt.Sprint(heads) != fmt.Sprint(heads0) {
+			return false, fmt.Sprintf("peer %d has other heads", i)
+		}
+	}
+	for i, p := range ps {
+		d, err := p.n.StateDigest(context.Background(), space)
+		if err != nil {
+			return false, err.Error()
+		}
+		if i == 0 {
+			digest0 = d
+		} else if d != digest0 {
+			return false, fmt.Sprintf("peer %d has another state", i)
+		}
+	}
+	return true, ""
+}
+
+// wireBytes sums what every peer's host sent.
+func wireBytes(ps []*peerNode) int64 {
+	var total int64
+	for _, p := range ps {
+		total += p.n.NetworkStats().BytesOut
+	}
+	return total
+}
+
+// watchHeap records the peak heap in use until stop is called.
+func watchHeap(peak *atomic.Uint64) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done) }
+}

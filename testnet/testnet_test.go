@@ -1,0 +1,190 @@
+package testnet_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/testnet"
+)
+
+var ctx = context.Background()
+
+// writeMany has peer i put n keys of its own, as fast as it can.
+func writeMany(t *testing.T, nw *testnet.Net, i, n int) {
+	t.Helper()
+	for k := range n {
+		if err := nw.Put(i, fmt.Sprintf("p%d/k%04d", i, k), fmt.Sprintf("v%d.%d", i, k)); err != nil {
+			t.Errorf("peer %d write %d: %v", i, k, err)
+			return
+		}
+	}
+}
+
+// TestThreePeersConverge: three peers writing 1,000 keys each concurrently end
+// with the same heads and state, and nothing acknowledged is lost.
+func TestThreePeersConverge(t *testing.T) {
+	nw := testnet.New(t, 3, nil)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() { writeMany(t, nw, i, 1000) })
+	}
+	wg.Wait()
+	took := nw.WaitConverged(30 * time.Second)
+	t.Logf("converged %s after the last write", took)
+	nw.CheckNoLostWrites()
+}
+
+// partitionedPair returns a net of two peers, cut apart, both holding key.
+func partitionedPair(t *testing.T, key, value string) *testnet.Net {
+	t.Helper()
+	nw := testnet.New(t, 2, nil)
+	if err := nw.Put(0, key, []byte(value)); err != nil {
+		t.Fatal(err)
+	}
+	nw.WaitConverged(10 * time.Second)
+	nw.Partition([]int{0}, []int{1})
+	return nw
+}
+
+// TestConcurrentFieldsSurvive: two peers apart edit different fields of one key;
+// after healing both edits are on every peer.
+func TestConcurrentFieldsSurvive(t *testing.T) {
+	nw := partitionedPair(t, "doc/1", `{"title":"a","body":"x"}`)
+	if _, err := nw.Peer(0).Node.Patch(ctx, testnet.Space, "doc/1", []byte(`{"title":"b"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nw.Peer(1).Node.Patch(ctx, testnet.Space, "doc/1", []byte(`{"body":"y"}`)); err != nil {
+		t.Fatal(err)
+	}
+	nw.Heal()
+	nw.WaitConverged(10 * time.Second)
+	for _, p := range nw.Peers() {
+		e, err := p.Node.Get(ctx, testnet.Space, "doc/1")
+		if err != nil || string(e.Value) != `{"body":"y","title":"b"}` || len(e.Conflicts) != 0 {
+			t.Fatalf("peer %d: %s %+v %v", p.Index, e.Value, e.Conflicts, err)
+		}
+	}
+}
+
+// TestSameFieldConverges: two peers apart set the same field differently; every
+// peer ends with the same winner and reports the loser.
+func TestSameFieldConverges(t *testing.T) {
+	nw := partitionedPair(t, "doc/1", `{"title":"a"}`)
+	for i, v := range []string{"left", "right"} {
+		if _, err := nw.Peer(i).Node.Patch(ctx, testnet.Space, "doc/1", []byte(`{"title":"`+v+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nw.Heal()
+	nw.WaitConverged(10 * time.Second)
+	var first string
+	for _, p := range nw.Peers() {
+		e, err := p.Node.Get(ctx, testnet.Space, "doc/1")
+		if err != nil || len(e.Conflicts) != 1 || len(e.Conflicts[0].Losers) != 1 {
+			t.Fatalf("peer %d: %s %+v %v", p.Index, e.Value, e.Conflicts, err)
+		}
+		got := string(e.Value) + " lost " + string(e.Conflicts[0].Losers[0].Value)
+		if first == "" {
+			first = got
+		} else if got != first {
+			t.Fatalf("peer %d reads %s, peer 0 %s", p.Index, got, first)
+		}
+	}
+	if !strings.Contains(first, "left") || !strings.Contains(first, "right") {
+		t.Fatalf("winner and loser: %s", first)
+	}
+}
+
+// TestPutPutDelete: one peer puts twice, the other deletes concurrently; both end
+// with the same state.
+func TestPutPutDelete(t *testing.T) {
+	nw := partitionedPair(t, "k/1", `1`)
+	a, b := nw.Peer(0).Node, nw.Peer(1).Node
+	for _, v := range []string{`2`, `3`} {
+		if _, err := a.Put(ctx, testnet.Space, "k/1", []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Delete(ctx, testnet.Space, "k/1"); err != nil {
+		t.Fatal(err)
+	}
+	nw.Heal()
+	nw.WaitConverged(10 * time.Second)
+}
+
+// TestRandomPartitions: five peers write while random partitions come and go for a
+// bounded time; after healing they converge and nothing acknowledged is lost.
+func TestRandomPartitions(t *testing.T) {
+	nw := testnet.New(t, 5, nil)
+	deadline := time.Now().Add(3 * time.Second)
+	for round := 0; time.Now().Before(deadline) && round < 30; round++ {
+		perm := nw.Rng.Perm(5)
+		cut := 1 + nw.Rng.IntN(4)
+		nw.Heal()
+		nw.Partition(perm[:cut], perm[cut:])
+		for i := range 5 {
+			for k := range 5 {
+				if err := nw.Put(i, fmt.Sprintf("r%02d/p%d/%d", round, i, k), round); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	nw.Heal()
+	t.Logf("converged %s after healing", nw.WaitConverged(30*time.Second))
+	nw.CheckNoLostWrites()
+}
+
+// TestKilledMidSyncResumes: a peer killed while catching up, and restarted on its
+// data directory, resumes and converges.
+func TestKilledMidSyncResumes(t *testing.T) {
+	nw := testnet.New(t, 2, nil)
+	nw.Partition([]int{0}, []int{1})
+	writeMany(t, nw, 0, 3000)
+	nw.Heal()
+	deadline := time.Now().Add(10 * time.Second)
+	for { // kill peer 1 once it holds part of what peer 0 wrote
+		st, err := nw.Peer(1).Node.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := nodesIn(st, testnet.Space); n > 1 {
+			t.Logf("killed with %d of 3,000 nodes", n)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("peer 1 received nothing")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	nw.Kill(1)
+	nw.Restart(1)
+	nw.WaitConverged(30 * time.Second)
+	nw.CheckNoLostWrites()
+}
+
+func nodesIn(st korup2p.Stats, space string) int {
+	for _, s := range st.Spaces {
+		if s.Name == space {
+			return s.Nodes
+		}
+	}
+	return 0
+}
+
+// TestFreshPeerCatchesUp: a peer joining a space of 10,000 nodes catches up
+// completely.
+func TestFreshPeerCatchesUp(t *testing.T) {
+	nw := testnet.New(t, 1, nil)
+	writeMany(t, nw, 0, 10000)
+	start := time.Now()
+	nw.AddPeer()
+	nw.WaitConverged(60 * time.Second)
+	t.Logf("a fresh peer caught up 10,000 nodes in %s", time.Since(start))
+	nw.CheckNoLostWrites()
+}
