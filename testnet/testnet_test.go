@@ -14,6 +14,14 @@ import (
 
 var ctx = context.Background()
 
+// size scales a test's write count down under -short (CI's race run).
+func size(n int) int {
+	if testing.Short() {
+		return max(n/10, 50)
+	}
+	return n
+}
+
 // writeMany has peer i put n keys of its own, as fast as it can.
 func writeMany(t *testing.T, nw *testnet.Net, i, n int) {
 	t.Helper()
@@ -31,7 +39,7 @@ func TestThreePeersConverge(t *testing.T) {
 	nw := testnet.New(t, 3, nil)
 	var wg sync.WaitGroup
 	for i := range 3 {
-		wg.Go(func() { writeMany(t, nw, i, 1000) })
+		wg.Go(func() { writeMany(t, nw, i, size(1000)) })
 	}
 	wg.Wait()
 	took := nw.WaitConverged(30 * time.Second)
@@ -145,7 +153,7 @@ func TestRandomPartitions(t *testing.T) {
 func TestKilledMidSyncResumes(t *testing.T) {
 	nw := testnet.New(t, 2, nil)
 	nw.Partition([]int{0}, []int{1})
-	writeMany(t, nw, 0, 3000)
+	writeMany(t, nw, 0, size(3000))
 	nw.Heal()
 	deadline := time.Now().Add(10 * time.Second)
 	for { // kill peer 1 once it holds part of what peer 0 wrote
@@ -154,7 +162,7 @@ func TestKilledMidSyncResumes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n := nodesIn(st, testnet.Space); n > 1 {
-			t.Logf("killed with %d of 3,000 nodes", n)
+			t.Logf("killed with %d of %d nodes", n, size(3000))
 			break
 		}
 		if time.Now().After(deadline) {
@@ -181,10 +189,10 @@ func nodesIn(st korup2p.Stats, space string) int {
 // completely.
 func TestFreshPeerCatchesUp(t *testing.T) {
 	nw := testnet.New(t, 1, nil)
-	writeMany(t, nw, 0, 10000)
+	writeMany(t, nw, 0, size(10000))
 	start := time.Now()
 	nw.AddPeer()
 	nw.WaitConverged(60 * time.Second)
-	t.Logf("a fresh peer caught up 10,000 nodes in %s", time.Since(start))
+	t.Logf("a fresh peer caught up %d nodes in %s", size(10000), time.Since(start))
 	nw.CheckNoLostWrites()
 }
