@@ -34,6 +34,9 @@ type NetworkOptions struct {
 	HeadsInterval time.Duration
 	// SyncTimeout bounds one sync session; default DefaultSyncTimeout.
 	SyncTimeout time.Duration
+	// Faults simulate a lossy, slow network on the gossip this peer receives: for
+	// the testnet. The sync protocol repairs what is dropped.
+	Faults gossip.Faults
 }
 
 // Defaults for NetworkOptions.
@@ -98,7 +101,7 @@ func (n *Node) startNetwork() error {
 	}
 	nw := &network{n: n, opts: o, host: h, sem: make(chan struct{}, maxSyncs), kicks: map[syncKey]*kick{}}
 	nw.ctx, nw.cancel = context.WithCancel(context.Background())
-	if nw.gossip, err = gossip.New(h.Host, &gossip.Options{Warn: warn}); err != nil {
+	if nw.gossip, err = gossip.New(h.Host, &gossip.Options{Warn: warn, Faults: o.Faults}); err != nil {
 		h.Close()
 		return fmt.Errorf("network: %w", err)
 	}
@@ -337,7 +340,11 @@ type NetworkStats struct {
 	Addrs    []string
 	BytesOut int64 // sent by the libp2p host since Open, all protocols
 	BytesIn  int64
-	Peers    []PeerStatus
+	// Connected are the peers connected now; Peers are the peers synced with (or
+	// refused) since Open, per space: in sync, behind by N nodes, bytes and nodes
+	// moved.
+	Connected []peer.ID
+	Peers     []PeerStatus
 }
 
 // PeerStatus is one connected or recently synced peer, per space.
@@ -349,7 +356,8 @@ func (n *Node) NetworkStats() NetworkStats {
 	if n.net == nil {
 		return NetworkStats{}
 	}
-	st := NetworkStats{PeerID: n.id.String(), Addrs: n.Addrs(), Peers: n.net.sync.Status()}
+	st := NetworkStats{PeerID: n.id.String(), Addrs: n.Addrs(), Peers: n.net.sync.Status(),
+		Connected: n.net.host.Host.Network().Peers()}
 	st.BytesOut, st.BytesIn = n.net.host.Bandwidth()
 	return st
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/net/gossip"
 )
 
 // Space is the open space every peer of a Net joins.
@@ -43,14 +44,20 @@ type Options struct {
 	Durability korup2p.Durability
 	// Logs sends the peers' logs to the test log (at debug level with Debug).
 	Logs, Debug bool
+	// Drop and Latency simulate lossy, slow links: each peer drops that share of
+	// the gossip it receives and delivers the rest that late.
+	Drop    float64
+	Latency time.Duration
 }
 
 // Net is a set of peers.
 type Net struct {
 	t    testing.TB
 	opts Options
-	Rng  *rand.Rand
+	Rng  *rand.Rand // for the test's goroutine; the peers draw under rngMu
 	dir  string
+
+	rngMu sync.Mutex
 
 	mu    sync.Mutex
 	peers []*Peer
@@ -99,6 +106,13 @@ func New(t testing.TB, n int, opts *Options) *Net {
 	return nw
 }
 
+// float64 draws from the seeded generator, safely from any goroutine.
+func (nw *Net) float64() float64 {
+	nw.rngMu.Lock()
+	defer nw.rngMu.Unlock()
+	return nw.Rng.Float64()
+}
+
 // Peers returns the peers, killed ones included.
 func (nw *Net) Peers() []*Peer {
 	nw.mu.Lock()
@@ -142,6 +156,7 @@ func (nw *Net) start(p *Peer) {
 			Listen:        []string{"/ip4/127.0.0.1/tcp/0"},
 			NoMDNS:        true,
 			HeadsInterval: nw.opts.HeadsInterval,
+			Faults:        gossip.Faults{Drop: nw.opts.Drop, Latency: nw.opts.Latency, Rand: nw.float64},
 		},
 	})
 	if err != nil {

@@ -196,3 +196,17 @@ func TestFreshPeerCatchesUp(t *testing.T) {
 	t.Logf("a fresh peer caught up %d nodes in %s", size(10000), time.Since(start))
 	nw.CheckNoLostWrites()
 }
+
+// TestLossySlowLinks: peers that lose 30% of the gossip they receive and get the
+// rest 50 ms late still converge, with nothing acknowledged lost: heads
+// announcements and the sync protocol repair what gossip dropped.
+func TestLossySlowLinks(t *testing.T) {
+	nw := testnet.New(t, 3, &testnet.Options{Drop: 0.3, Latency: 50 * time.Millisecond})
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() { writeMany(t, nw, i, size(300)) })
+	}
+	wg.Wait()
+	t.Logf("converged %s after the last write", nw.WaitConverged(30*time.Second))
+	nw.CheckNoLostWrites()
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,19 @@ type Options struct {
 	MaxMessageSize int
 	// Warn receives warnings (alternating keys and values); default none.
 	Warn func(msg string, keyvals ...any)
+	// Faults simulate a lossy, slow network on the messages this peer receives
+	// (tests and the testnet); the zero value injects none.
+	Faults Faults
+}
+
+// Faults are injected network faults: each received message is dropped with
+// probability Drop, and the others are delivered Latency late (in order).
+type Faults struct {
+	Drop    float64
+	Latency time.Duration
+	// Rand returns a uniform value in [0, 1) for the drop decisions; default
+	// math/rand/v2's Float64. Safe for concurrent use.
+	Rand func() float64
 }
 
 // Service is the gossip of one host: the spaces it joined.
@@ -99,6 +113,9 @@ func New(h host.Host, opts *Options) (*Service, error) {
 	}
 	if o.Warn == nil {
 		o.Warn = func(string, ...any) {}
+	}
+	if o.Faults.Rand == nil {
+		o.Faults.Rand = rand.Float64
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	mesh := newMeshTracer()
@@ -247,10 +264,20 @@ func (s *Service) publish(ctx context.Context, space cid.Cid, m message) error {
 	return nil
 }
 
-// validated is a message that passed the validator, with what ValidateNode made of it.
+// validated is a message that passed the validator, with what ValidateNode made of
+// it and when it arrived.
 type validated struct {
 	m       message
 	decoded any
+	at      time.Time
+}
+
+// received returns when the validator saw pm.
+func received(pm *pubsub.Message) time.Time {
+	if v, ok := pm.ValidatorData.(validated); ok {
+		return v.at
+	}
+	return time.Now()
 }
 
 func (s *Service) validator(h Handler) pubsub.ValidatorEx {
@@ -261,7 +288,7 @@ func (s *Service) validator(h Handler) pubsub.ValidatorEx {
 			s.opts.Warn("gossip: malformed message", "from", from, "err", err)
 			return pubsub.ValidationReject
 		}
-		v := validated{m: m}
+		v := validated{m: m, at: time.Now()}
 		switch {
 		case m.T == "n" && len(m.Node) > 0 && len(m.CIDs) == 0 && len(m.Heads) == 0 && m.Seq == 0:
 			if from == s.h.ID() {
@@ -300,6 +327,15 @@ func (s *Service) deliver(ctx context.Context, j *joined) {
 		v, ok := pm.ValidatorData.(validated)
 		if !ok {
 			continue
+		}
+		if f := s.opts.Faults; f.Drop > 0 && f.Rand() < f.Drop {
+			continue
+		} else if f.Latency > 0 {
+			select {
+			case <-time.After(f.Latency - time.Since(received(pm))):
+			case <-ctx.Done():
+				return
+			}
 		}
 		from, via := pm.GetFrom(), pm.ReceivedFrom
 		switch v.m.T {
