@@ -1,6 +1,7 @@
 package korup2p_test
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -122,6 +123,21 @@ func TestDistill(t *testing.T) {
 	sameAll(t, "repaired", n, want)
 	if err := n.Check(ctx); err != nil {
 		t.Fatal(err)
+	}
+
+	// Exported, a distilled space carries its snapshot: another node starts from it.
+	var car bytes.Buffer
+	if err := n.Export(ctx, "default", &car, nil); err != nil {
+		t.Fatal(err)
+	}
+	other := openDisk(t, t.TempDir(), nil)
+	if _, err := other.Import(ctx, &car, "copy", nil); err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := n.StateDigest(ctx, "default")
+	d2, err := other.StateDigest(ctx, "copy")
+	if err != nil || d1 != d2 {
+		t.Fatalf("imported distilled space differs: %v", err)
 	}
 }
 

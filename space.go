@@ -74,14 +74,6 @@ func (n *Node) CreateSpace(name string, open bool) (SpaceInfo, error) {
 	if err := validSpaceName(name); err != nil {
 		return SpaceInfo{}, err
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed {
-		return SpaceInfo{}, ErrClosed
-	}
-	if _, ok := n.spaces[name]; ok {
-		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, ErrSpaceExists)
-	}
 	var g *dag.Node
 	var err error
 	if open {
@@ -93,14 +85,40 @@ func (n *Node) CreateSpace(name string, open bool) (SpaceInfo, error) {
 	if err != nil {
 		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
 	}
-	sp, err := n.attach(name, g)
+	sp, err := n.addSpace(name, g)
 	if err != nil {
 		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
 	}
-	if err := n.store.SetMeta(spaceMetaPrefix+name, g.Bytes()); err != nil {
-		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
-	}
 	return sp.infoPublic(), nil
+}
+
+// addSpace attaches the space whose genesis is g under name and records it, unless
+// the name is taken or the space is held already (ErrSpaceExists).
+func (n *Node) addSpace(name string, g *dag.Node) (*space, error) {
+	if err := validSpaceName(name); err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := n.spaces[name]; ok {
+		return nil, fmt.Errorf("%w: the name %q is taken", ErrSpaceExists, name)
+	}
+	for other, sp := range n.spaces {
+		if sp.id().Equals(g.CID()) {
+			return nil, fmt.Errorf("%w: space %s is held as %q", ErrSpaceExists, g.CID(), other)
+		}
+	}
+	sp, err := n.attach(name, g)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.store.SetMeta(spaceMetaPrefix+name, g.Bytes()); err != nil {
+		return nil, err
+	}
+	return sp, nil
 }
 
 // Spaces lists the spaces this node holds, by name.
