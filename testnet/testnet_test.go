@@ -2,6 +2,7 @@ package testnet_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -209,4 +210,42 @@ func TestLossySlowLinks(t *testing.T) {
 	wg.Wait()
 	t.Logf("converged %s after the last write", nw.WaitConverged(30*time.Second))
 	nw.CheckNoLostWrites()
+}
+
+// TestInviteJoin: a peer joins another's restricted space from an invite ticket
+// and syncs it; a bad ticket is refused clearly.
+func TestInviteJoin(t *testing.T) {
+	nw := testnet.New(t, 2, nil)
+	a, b := nw.Peer(0).Node, nw.Peer(1).Node
+	if _, err := a.CreateSpace("team", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Put(ctx, "team", "plan/1", []byte(`"ship it"`)); err != nil {
+		t.Fatal(err)
+	}
+	ticket, err := a.Invite("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := b.Join(ctx, ticket, "")
+	if err != nil || info.Name != "team" || info.Open {
+		t.Fatalf("join: %+v, %v", info, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e, err := b.Get(ctx, "team", "plan/1")
+		if err == nil && string(e.Value) == `"ship it"` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the joined space did not sync: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if again, err := b.Join(ctx, ticket, ""); err != nil || !again.ID.Equals(info.ID) {
+		t.Fatalf("joining again: %+v, %v", again, err)
+	}
+	if _, err := b.Join(ctx, "korup2p1notaticket", ""); !errors.Is(err, korup2p.ErrInvalidTicket) {
+		t.Fatalf("a bad ticket: %v", err)
+	}
 }
