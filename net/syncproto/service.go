@@ -313,6 +313,11 @@ func (s *Service) handle(st network.Stream) {
 	s.mu.Lock()
 	rep := s.replicas[space]
 	limited := !s.peerLocked(p).limiter.AllowN(s.opts.Now(), 1)
+	// Both peers may start a session of the same space at once (each heard the
+	// other's heads): one session moves everything both ways, so the peer with
+	// the smaller ID keeps its own and refuses the other's.
+	_, crossing := s.calls[sessionKey{p, space}]
+	crossing = crossing && s.h.ID() < p
 	s.mu.Unlock()
 	switch {
 	case rep == nil:
@@ -320,6 +325,9 @@ func (s *Service) handle(st network.Stream) {
 		return
 	case limited:
 		refuse(RefuseRateLimited, "")
+		return
+	case crossing:
+		refuse(RefuseBusy, "a session of this space with you runs the other way")
 		return
 	}
 	release, ok := s.claim(sessionKey{p, space})
