@@ -40,7 +40,8 @@ type Handler interface {
 	// before the node is delivered or forwarded. The value it returns with Accept is
 	// passed to Node, so the node is decoded once.
 	ValidateNode(from peer.ID, block []byte) (Verdict, any)
-	// Node delivers an accepted node. from published it; via forwarded it to us.
+	// Node delivers an accepted node. via forwarded it to us; from, who published
+	// it, is not known ("": messages are not signed, the nodes in them are).
 	Node(from, via peer.ID, block []byte, decoded any)
 	// Heads delivers a heads announcement, and CIDs an announcement of nodes too
 	// large for a message: the caller fetches what it lacks from from (or via).
@@ -127,6 +128,9 @@ func New(h host.Host, opts *Options) (*Service, error) {
 		}),
 		pubsub.WithMaxMessageSize(o.MaxMessageSize+4096), // room for the envelope
 		pubsub.WithPeerExchange(false),
+		// Nodes carry their author's signature already; signing every message again
+		// would cost a signature per write and a verification per message and peer.
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithFloodPublish(true), // our own writes reach every topic peer at once
 	)
 	if err != nil {
@@ -294,7 +298,7 @@ func (s *Service) validator(h Handler) pubsub.ValidatorEx {
 			if from == s.h.ID() {
 				return pubsub.ValidationAccept // our own: held, and checked when made
 			}
-			verdict, decoded := h.ValidateNode(pm.GetFrom(), m.Node)
+			verdict, decoded := h.ValidateNode(from, m.Node)
 			switch verdict {
 			case Reject:
 				return pubsub.ValidationReject
@@ -321,7 +325,7 @@ func (s *Service) deliver(ctx context.Context, j *joined) {
 		if err != nil {
 			return // canceled by Leave or Close
 		}
-		if pm.ReceivedFrom == self || pm.GetFrom() == self {
+		if pm.ReceivedFrom == self {
 			continue
 		}
 		v, ok := pm.ValidatorData.(validated)
