@@ -183,24 +183,14 @@ func (sp *space) ingest(from peer.ID, nodes []*dag.Node) (syncproto.IngestResult
 	var res syncproto.IngestResult
 	var events []Event
 	sp.mu.Lock()
-	var failed error
-	for _, n := range nodes {
-		r, err := sp.ingester.Add(n)
-		if err != nil {
-			failed = err
-			if !errors.Is(err, dag.ErrTooManyPending) {
-				break
-			}
-			continue
-		}
-		for _, a := range r.Applied {
-			sp.applied(a, &events)
-		}
-		res.Applied += len(r.Applied)
-		res.Rejected += len(r.Rejected)
-		for _, v := range r.Rejected {
-			sp.n.log.Warn("rejected a node from a peer", "space", sp.name, "peer", from, "err", v)
-		}
+	r, failed := sp.ingester.AddBatch(nodes) // one WAL append and index batch
+	for _, a := range r.Applied {
+		sp.applied(a, &events)
+	}
+	res.Applied += len(r.Applied)
+	res.Rejected += len(r.Rejected)
+	for _, v := range r.Rejected {
+		sp.n.log.Warn("rejected a node from a peer", "space", sp.name, "peer", from, "err", v)
 	}
 	res.Missing = sp.ingester.Missing()
 	sp.mu.Unlock()

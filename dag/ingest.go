@@ -42,6 +42,7 @@ type Ingester struct {
 	opts    IngestOptions
 	pending map[cid.Cid]*waiter   // held nodes → what they wait for
 	waiting map[cid.Cid][]cid.Cid // missing dependency → held nodes waiting for it
+	staged  *overlay              // during AddBatch: the nodes applied so far
 }
 
 type waiter struct {
@@ -106,7 +107,7 @@ func (in *Ingester) Add(n *Node) (Result, error) {
 	if _, ok := in.pending[c]; ok {
 		return res, nil
 	}
-	if ok, err := in.store.Has(c); err != nil || ok {
+	if ok, err := in.view().Has(c); err != nil || ok {
 		return res, err
 	}
 	if n.IsGenesis() {
@@ -122,7 +123,7 @@ func (in *Ingester) Add(n *Node) (Result, error) {
 	}
 	w := &waiter{n: n}
 	for _, d := range Deps(n) {
-		ok, err := in.store.Has(d)
+		ok, err := in.view().Has(d)
 		if err != nil {
 			return res, err
 		}
@@ -142,7 +143,7 @@ func (in *Ingester) Add(n *Node) (Result, error) {
 	}
 	in.pending[c] = w
 	for _, d := range Deps(n) {
-		if ok, _ := in.store.Has(d); !ok {
+		if ok, _ := in.view().Has(d); !ok {
 			in.waiting[d] = append(in.waiting[d], c)
 		}
 	}
@@ -164,7 +165,9 @@ func (in *Ingester) apply(n *Node, res *Result) error {
 			in.rejectDependents(c, res)
 			continue
 		}
-		if err := in.store.PutVerified(n); err != nil {
+		if in.staged != nil {
+			in.staged.put(n) // stored with the whole batch
+		} else if err := in.store.PutVerified(n); err != nil {
 			return err
 		}
 		res.Applied = append(res.Applied, n)
@@ -218,7 +221,7 @@ func (in *Ingester) check(n *Node) (*ValidationError, error) {
 	var height uint64
 	var clock Timestamp
 	for _, p := range n.Parents {
-		pn, err := in.store.Get(p)
+		pn, err := in.view().Get(p)
 		if err != nil {
 			return nil, err
 		}
@@ -238,7 +241,7 @@ func (in *Ingester) check(n *Node) (*ValidationError, error) {
 	}
 	for _, op := range n.Ops {
 		for _, p := range op.Prev {
-			pn, err := in.store.Get(p)
+			pn, err := in.view().Get(p)
 			if err != nil {
 				return nil, err
 			}
@@ -253,11 +256,104 @@ func (in *Ingester) check(n *Node) (*ValidationError, error) {
 		}
 	}
 	if in.opts.Authorize != nil {
-		if err := in.opts.Authorize(in.store, n); err != nil {
+		if err := in.opts.Authorize(in.view(), n); err != nil {
 			v := invalid(RuleAccess, c, "%v", err)
 			v.Err = err
 			return v, nil
 		}
 	}
 	return nil, nil
+}
+
+// BatchStore is a Store that can store many verified nodes at once, dependencies
+// first in the slice, more cheaply than one PutVerified each (one log append, one
+// index write). Nodes already held are skipped; if it fails, it may have stored a
+// prefix of the nodes.
+type BatchStore interface {
+	Store
+	PutVerifiedBatch(nodes []*Node) error
+}
+
+// AddBatch offers several nodes, in any order, as Add would one by one, but stores
+// the ones it applies together (with PutVerifiedBatch when the store has it): the
+// checks of a node see the nodes applied before it in the batch. The Result merges
+// the per-node results; Missing is what the batch still lacks. On a store failure
+// nothing of the batch is reported applied, and the nodes it held back stay held.
+func (in *Ingester) AddBatch(nodes []*Node) (Result, error) {
+	in.staged = &overlay{Store: in.store, nodes: map[cid.Cid]*Node{}}
+	defer func() { in.staged = nil }()
+	var res Result
+	missing := map[cid.Cid]bool{}
+	for _, n := range nodes {
+		r, err := in.Add(n)
+		if err != nil && !errors.Is(err, ErrTooManyPending) {
+			return Result{}, err
+		}
+		res.Applied = append(res.Applied, r.Applied...)
+		res.Rejected = append(res.Rejected, r.Rejected...)
+		for _, c := range r.Missing {
+			missing[c] = true
+		}
+	}
+	if len(in.staged.list) > 0 {
+		var err error
+		if bs, ok := in.store.(BatchStore); ok {
+			err = bs.PutVerifiedBatch(in.staged.list)
+		} else {
+			for _, n := range in.staged.list {
+				if err = in.store.PutVerified(n); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	for c := range missing {
+		if _, ok := in.pending[c]; !ok && !in.staged.held(c) {
+			res.Missing = append(res.Missing, c)
+		}
+	}
+	SortCIDs(res.Missing)
+	return res, nil
+}
+
+// view is what checks read: the store, with the nodes a batch applied so far.
+func (in *Ingester) view() Store {
+	if in.staged != nil {
+		return in.staged
+	}
+	return in.store
+}
+
+// overlay is a Store with the nodes of a batch in progress on top.
+type overlay struct {
+	Store
+	nodes map[cid.Cid]*Node
+	list  []*Node
+}
+
+func (o *overlay) put(n *Node) {
+	o.nodes[n.CID()] = n
+	o.list = append(o.list, n)
+}
+
+func (o *overlay) held(c cid.Cid) bool {
+	_, ok := o.nodes[c]
+	return ok
+}
+
+func (o *overlay) Get(c cid.Cid) (*Node, error) {
+	if n, ok := o.nodes[c]; ok {
+		return n, nil
+	}
+	return o.Store.Get(c)
+}
+
+func (o *overlay) Has(c cid.Cid) (bool, error) {
+	if o.held(c) {
+		return true, nil
+	}
+	return o.Store.Has(c)
 }

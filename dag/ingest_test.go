@@ -156,3 +156,72 @@ func TestIngestMaxPending(t *testing.T) {
 		t.Errorf("pending %d", in.Pending())
 	}
 }
+
+// batchStore is a MemStore that stores batches, and counts them.
+type batchStore struct {
+	*dag.MemStore
+	batches, nodes int
+}
+
+func (b *batchStore) PutVerifiedBatch(ns []*dag.Node) error {
+	b.batches++
+	b.nodes += len(ns)
+	for _, n := range ns {
+		if err := b.PutVerified(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestIngestBatches: nodes offered in shuffled batches end in the same store as one
+// by one; a node's checks see what its batch applied before it; each batch is
+// stored with one PutVerifiedBatch, dependencies first; Missing names only what
+// neither the store, the batch nor the held nodes have.
+func TestIngestBatches(t *testing.T) {
+	g, nodes := history(t, 2, 3, 20)
+	ref := dag.NewMemStore()
+	refIn := dag.NewIngester(ref, g.CID(), nil)
+	for _, n := range append([]*dag.Node{g}, nodes...) {
+		if _, err := refIn.Add(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _ := ref.Heads()
+	for seed := int64(0); seed < 20; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		s := &batchStore{MemStore: dag.NewMemStore()}
+		in := dag.NewIngester(s, g.CID(), nil)
+		deliver := append([]*dag.Node{g}, nodes...)
+		rng.Shuffle(len(deliver), func(i, j int) { deliver[i], deliver[j] = deliver[j], deliver[i] })
+		applied := map[cid.Cid]bool{}
+		for len(deliver) > 0 {
+			k := min(len(deliver), 1+rng.Intn(12))
+			res, err := in.AddBatch(deliver[:k])
+			deliver = deliver[k:]
+			if err != nil || res.Err() != nil {
+				t.Fatalf("seed %d: AddBatch: %v %v", seed, err, res.Err())
+			}
+			for _, a := range res.Applied {
+				for _, d := range dag.Deps(a) {
+					if !applied[d] {
+						t.Fatalf("seed %d: %s applied before its dependency %s", seed, a.CID(), d)
+					}
+				}
+				applied[a.CID()] = true
+			}
+			for _, m := range res.Missing {
+				if ok, _ := s.Has(m); ok || applied[m] {
+					t.Fatalf("seed %d: reported %s missing but it is stored", seed, m)
+				}
+			}
+		}
+		heads, _ := s.Heads()
+		if in.Pending() != 0 || len(applied) != len(nodes)+1 || !slices.EqualFunc(heads, want, cid.Cid.Equals) {
+			t.Fatalf("seed %d: %d pending, %d of %d applied, heads %v want %v", seed, in.Pending(), len(applied), len(nodes)+1, heads, want)
+		}
+		if s.nodes != len(nodes)+1 || s.batches == 0 {
+			t.Fatalf("seed %d: %d nodes in %d batches", seed, s.nodes, s.batches)
+		}
+	}
+}

@@ -200,3 +200,38 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestPutVerifiedBatch: a forking history stored in batches (dependencies first
+// within each, some nodes repeated) answers as the model does and checks out; a
+// batch with a missing dependency or of another space writes nothing.
+func TestPutVerifiedBatch(t *testing.T) {
+	db := openDB(t, t.TempDir(), nil)
+	s := newSim(t, "batch", 3)
+	for range 120 {
+		s.next()
+	}
+	st := space(t, db, s.g)
+	bs := st.(dag.BatchStore)
+	all := append([]*dag.Node{s.g}, s.nodes...)
+	if err := bs.PutVerifiedBatch(all[5:9]); !errors.Is(err, dag.ErrMissingDeps) {
+		t.Fatalf("a batch without its dependencies: %v", err)
+	}
+	if n, _ := st.Len(); n != 0 {
+		t.Fatalf("a refused batch stored %d nodes", n)
+	}
+	for i := 0; i < len(all); i += 17 {
+		batch := all[i:min(i+17, len(all))]
+		if i > 0 {
+			batch = append([]*dag.Node{all[i-1]}, batch...) // held already: skipped
+		}
+		if err := bs.PutVerifiedBatch(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.sameAsModel(t, st)
+	mustCheck(t, db)
+	other := newSim(t, "other", 4)
+	if err := bs.PutVerifiedBatch([]*dag.Node{other.g}); err == nil {
+		t.Fatal("stored a node of another space")
+	}
+}

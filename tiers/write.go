@@ -70,6 +70,89 @@ func (s *store) PutVerified(n *dag.Node) error {
 	return nil
 }
 
+// PutVerifiedBatch implements dag.BatchStore: PutVerified for each node, with one
+// WAL append and one index batch for all of them. Nodes come dependencies first;
+// held ones are skipped. A node of another space, a missing dependency (neither
+// held nor earlier in the batch) or the disk budget (unless every node only
+// deletes) fails the whole batch, and nothing is written.
+func (s *store) PutVerifiedBatch(nodes []*dag.Node) error {
+	db := s.db
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	if db.failed != nil {
+		return fmt.Errorf("put batch: an earlier index write failed, reopen to recover: %w", db.failed)
+	}
+	inBatch := make(map[cid.Cid]bool, len(nodes))
+	var todo []*dag.Node
+	var blocks [][]byte
+	deletes := true
+	for _, n := range nodes {
+		c := n.CID()
+		if !n.SpaceID().Equals(s.k.id) {
+			return fmt.Errorf("put %s: node of space %s in the store of space %s", c, n.SpaceID(), s.k.id)
+		}
+		if inBatch[c] {
+			continue
+		}
+		if held, err := db.has(s.k, c); err != nil {
+			return err
+		} else if held {
+			continue
+		}
+		for _, d := range dag.Deps(n) {
+			if inBatch[d] {
+				continue
+			}
+			if ok, err := db.has(s.k, d); err != nil {
+				return fmt.Errorf("put %s: %w", c, err)
+			} else if !ok {
+				return fmt.Errorf("put %s: %w: %s", c, dag.ErrMissingDeps, d)
+			}
+		}
+		inBatch[c] = true
+		todo = append(todo, n)
+		blocks = append(blocks, n.Bytes())
+		deletes = deletes && deletesOnly(n)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if used := db.diskUsed(); used >= db.opts.DiskBudget && !deletes {
+		return fmt.Errorf("put batch of %d nodes: %w", len(todo), &BudgetError{Budget: db.opts.DiskBudget, Used: used})
+	}
+	pos, err := db.log.Append(blocks...)
+	if err != nil {
+		return fmt.Errorf("put batch: %w", err)
+	}
+	db.appended(pos[len(pos)-1].Segment)
+	w, err := newBatch(db)
+	for i, n := range todo {
+		if err == nil {
+			err = db.indexNode(w, s.k, n, pos[i])
+		}
+	}
+	if err == nil {
+		err = w.commit()
+	}
+	if err != nil {
+		db.failed = err
+		return fmt.Errorf("put batch: index: %w", err)
+	}
+	cache := db.cache.Load()
+	for _, n := range todo {
+		db.noteHeads(s.k, n)
+		if len(n.Bytes()) <= maxPutCached {
+			cache.Put(n.CID(), n, nodeCost(n))
+		}
+	}
+	return nil
+}
+
 // maxPutCached is the largest node PutVerified caches.
 const maxPutCached = 64 << 10
 

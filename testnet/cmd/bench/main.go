@@ -86,6 +86,11 @@ func run(peers, writes, valueBytes, catchup, apart int, asJSON bool) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	defer func() { // on an error path too, before the directories go
+		for p := range opened {
+			closeAll([]*peerNode{p})
+		}
+	}()
 	var peak atomic.Uint64
 	stop := watchHeap(&peak)
 	defer stop()
@@ -202,6 +207,10 @@ func run(peers, writes, valueBytes, catchup, apart int, asJSON bool) error {
 	return nil
 }
 
+// opened are the nodes not closed yet: run closes them on every path before it
+// removes their directories.
+var opened = map[*peerNode]bool{}
+
 func open(dir, name string) (*peerNode, error) {
 	logger := log.NewWithOptions(os.Stderr, log.Options{Prefix: name, Level: log.WarnLevel})
 	n, err := korup2p.Open(dir+"/"+name, &korup2p.Options{
@@ -215,7 +224,9 @@ func open(dir, name string) (*peerNode, error) {
 	if _, err := n.CreateSpace(space, true); err != nil {
 		return nil, err
 	}
-	return &peerNode{n: n, addrs: n.Addrs()}, nil
+	p := &peerNode{n: n, addrs: n.Addrs()}
+	opened[p] = true
+	return p, nil
 }
 
 func start(dir, name string, count int) ([]*peerNode, error) {
@@ -237,7 +248,10 @@ func start(dir, name string, count int) ([]*peerNode, error) {
 
 func closeAll(ps []*peerNode) {
 	for _, p := range ps {
-		p.n.Close(context.Background())
+		if opened[p] {
+			p.n.Close(context.Background())
+			delete(opened, p)
+		}
 	}
 }
 
