@@ -345,6 +345,10 @@ type NetworkStats struct {
 	// moved.
 	Connected []peer.ID
 	Peers     []PeerStatus
+	// Latency is the measured round trip to each connected peer (identify and
+	// ping keep it), and PeerAddrs the addresses known for it.
+	Latency   map[peer.ID]time.Duration
+	PeerAddrs map[peer.ID][]string
 }
 
 // PeerStatus is one connected or recently synced peer, per space.
@@ -359,5 +363,13 @@ func (n *Node) NetworkStats() NetworkStats {
 	st := NetworkStats{PeerID: n.id.String(), Addrs: n.Addrs(), Peers: n.net.sync.Status(),
 		Connected: n.net.host.Host.Network().Peers()}
 	st.BytesOut, st.BytesIn = n.net.host.Bandwidth()
+	ps := n.net.host.Host.Peerstore()
+	st.Latency, st.PeerAddrs = map[peer.ID]time.Duration{}, map[peer.ID][]string{}
+	for _, p := range st.Connected {
+		st.Latency[p] = ps.LatencyEWMA(p)
+		for _, a := range ps.Addrs(p) {
+			st.PeerAddrs[p] = append(st.PeerAddrs[p], a.String()+"/p2p/"+p.String())
+		}
+	}
 	return st
 }
