@@ -1,0 +1,67 @@
+// The korup2p command runs a korup2p peer (korup2p daemon) and reads and writes its
+// store: a thin CLI over the root package, one file per subcommand.
+//
+// # Command tree
+//
+//	korup2p daemon (start)     the peer: store, libp2p network, HTTP API on 127.0.0.1:4777
+//	korup2p put (set) KEY [JSON]   get KEY   del KEY   history (log) KEY   diff KEY [FROM [TO]]
+//	korup2p ls [PREFIX]   query NAMESPACE --where …   watch [PREFIX]   batch FILE|-
+//	korup2p id   peers   connect MULTIADDR   status
+//	korup2p space create NAME [--open] | list
+//	korup2p dag heads | log [--graph] | show CID | dot
+//	korup2p repair   completion bash|zsh|fish   help
+//
+// Global flags: --data DIR (KORUP2P_DATA; default $XDG_DATA_HOME/korup2p or
+// ~/.local/share/korup2p), --space NAME (KORUP2P_SPACE; default "default"),
+// --api HOST:PORT (KORUP2P_API; default read from DATA/api), --json.
+//
+// # Two backends
+//
+// The data commands see a replica through the backend interface (backend.go). When
+// a daemon owns the data directory — DATA/api names an address whose /healthz
+// answers, or --api is given — they go through its HTTP API (remoteBackend, over
+// internal/httpapi.Client) with the bearer token in DATA/api.token (or
+// KORUP2P_API_TOKEN). Otherwise they open the store directly (localBackend: a
+// korup2p.Node without the network) and close it before exiting; the directory is
+// locked meanwhile, so a long-running local command (watch) keeps other processes
+// out, and says so. DATA/api left behind by a killed daemon is ignored: nothing
+// answers there. repair runs only without a daemon.
+//
+// # Output
+//
+// Text by default: results on stdout, notes on stderr. --json prints JSON (one
+// line; watch prints JSON lines). The shapes are the struct types in output.go,
+// status.go, peers.go, query.go and dag.go, and agree with the HTTP API's where
+// both have a field: CIDs and peer IDs are strings, a clock is dag.Timestamp.String
+// (RFC 3339 with nanoseconds, "+N" for a logical counter), and a "time" field holds
+// its wall-clock part, which get --at accepts. status --json has the same shape in
+// both modes: the remote backend completes the daemon's status with key counts
+// (listed through the API) and sync progress (from its peers).
+//
+// # Exit codes
+//
+// 0 success; 1 not found (korup2p.ErrNotFound, ErrNoValueAtTime, an unknown space)
+// or an operation that failed; 2 bad usage or invalid input: an unknown flag or
+// command, a wrong number of arguments, invalid JSON, an invalid key, value, CID,
+// time, filter or space name (a *usageError, or an error wrapping ErrInvalidKey,
+// ErrInvalidValue, ErrValueTooLarge, ErrInvalidQuery, ErrInvalidVersion or
+// httpapi.ErrInvalidRequest). Errors are one line on stderr: "korup2p: …".
+//
+// # Signals
+//
+// main turns SIGINT and SIGTERM into the cancellation of Run's context; nothing else
+// handles signals. The daemon then stops the HTTP API (ending watch streams), removes
+// DATA/api and closes the store; watch stops and exits 0.
+//
+// # The daemon
+//
+// Zero configuration: korup2p.Open creates the directory, the identity and the
+// "default" space on first start. It listens on /ip4/0.0.0.0/tcp/4001 and
+// /ip4/0.0.0.0/udp/4001/quic-v1 (on ports the system picks, with a warning, if
+// 4001 is taken), runs mDNS unless --no-mdns, and dials only --bootstrap peers and
+// those it finds or is told to connect to. It writes a new 32-byte hex token to
+// DATA/api.token (0600) on every start, then the bound API address to DATA/api, and
+// prints one line with the peer ID, its addresses and the API address.
+//
+// Room is left in the tree for space join/invite, export/import and caps.
+package main

@@ -1,0 +1,87 @@
+// Package httpapi is the korup2p daemon's local HTTP API: NewServer serves a
+// *korup2p.Node, and Client calls it with the root package's types and errors, so
+// the CLI can treat a daemon and a store opened directly alike.
+//
+// # What it owns
+//
+// The routes, their JSON bodies (the wire types, converted to and from the root
+// types at this edge: CIDs, peer IDs and clocks travel as strings), the mapping of
+// root errors to HTTP statuses and back, bearer-token authentication, and the
+// Prometheus registry at /metrics. It owns no state of the store and starts no
+// goroutines of its own but for a Client's watch streams.
+//
+// # Routes
+//
+// Every route but /healthz requires `Authorization: Bearer TOKEN`. {space} is a
+// space name or a space ID (the genesis CID string; a name wins if both match);
+// {key...} may hold slashes, escaped (%2F) or not — the Client escapes them when a
+// key has empty, "." or ".." segments, which the router would otherwise clean.
+//
+//	PUT    /v1/spaces/{space}/keys/{key...}    body: the JSON value      → {key, version, clock}
+//	PATCH  /v1/spaces/{space}/keys/{key...}    body: a JSON merge patch  → {key, version, clock}
+//	DELETE /v1/spaces/{space}/keys/{key...}                              → {key, version, clock}
+//	GET    /v1/spaces/{space}/keys/{key...}    ?at=RFC3339|unix-ms, or ?heads=CID,CID
+//	       → {key, value, version, clock, author, heads, conflicts: [{path, winner, value, losers: [{version, value}]}]}
+//	GET    /v1/spaces/{space}/keys             ?prefix=&after=&limit= (default 1000, at most 10000)
+//	       → {keys: [{key, version}], next} — next is the last key when more may follow, else ""
+//	GET    /v1/spaces/{space}/history/{key...} ?limit=N (the newest N)
+//	       → [{version, clock, time, author, kind, value, distilled}], oldest first
+//	GET    /v1/spaces/{space}/diff/{key...}    ?from=CID&to=CID (absent: before the first version)
+//	       → [{path, kind, old, new}]
+//	POST   /v1/spaces/{space}/batch            {ops: [{op: put|patch|del, key, value}]} → {version, clock}
+//	POST   /v1/spaces/{space}/query            {namespace, where: [{field, op, value}], sort, desc, limit,
+//	                                            aggregate: {count: true} | {sum|avg|min|max: FIELD}}
+//	       → {rows: [{key, value}], count, aggregate}
+//	GET    /v1/spaces/{space}/watch            ?prefix= → text/event-stream:
+//	       data: {type: insert|update|delete|overflow, key, version, value, missed}
+//	GET    /v1/spaces/{space}/dag/heads        → [CID]
+//	GET    /v1/spaces/{space}/dag/log          ?limit= → [{cid, parents, height, clock, author, keys, distilled}]
+//	GET    /v1/spaces/{space}/dag/nodes/{cid}  → {cid, space, parents, height, clock, author,
+//	                                              ops: [{key, kind, prev, value}], distilled}
+//	GET    /v1/spaces                          → [{name, id, open, owner}]
+//	POST   /v1/spaces                          {name, open} → 201 {name, id, open, owner}
+//	GET    /v1/peers                           → [{peer_id, addrs, latency_ms, connected, score, banned_until,
+//	                                               spaces: [{space, space_id, in_sync, behind, ahead, last_sync, ...}]}]
+//	POST   /v1/peers                           {addr} → {peer_id}
+//	GET    /v1/id                              → {peer_id, addrs}
+//	GET    /v1/status                          → {peer_id, addrs, spaces: [...], storage: {...}, hot: {...}, peers, ...}
+//	GET    /metrics                            Prometheus text format
+//	GET    /healthz                            200 "ok", no token
+//
+// Clocks are dag.Timestamp.String (RFC 3339 with nanoseconds, "+N" for a logical
+// counter). A value field is left out when the root value is absent (a delete)
+// and is null when the value is JSON null.
+//
+// # Errors
+//
+// An error is {"error": "one line", "code": CODE, "reason": REASON}: 400 invalid
+// (reason key, value, version, query, request or addr), 401 unauthorized, 404
+// not_found, no_value_at_time or unknown_space, 409 conflict (the space exists), 410
+// distilled, 413 too_large (a value over the Node's MaxValueSize, or a body over
+// ServerOptions.MaxBody), 502 unreachable, 503 closed or no_network, 504 timeout,
+// 500 internal. Bad input is refused before anything is written: the Node validates
+// every key and value first, and this package checks bodies, parameters, batch ops,
+// query shapes and space names before calling it. The Client's errors are
+// *APIError, which wraps the sentinel the code stands for.
+//
+// # Watch
+//
+// The server subscribes before it answers, and writes ": subscribed" first: once
+// Client.Watch returns, every later write is delivered, in commit order, and an
+// overflow event reports events dropped for a slow reader. A stream ends when its
+// request context does — the client leaves, or the http.Server's BaseContext is
+// canceled, which a daemon should do on shutdown since Shutdown waits for streams —
+// or when the Node closes.
+//
+// Usage:
+//
+//	srv := &http.Server{Addr: "127.0.0.1:7777", Handler: httpapi.NewServer(n, httpapi.ServerOptions{Token: tok}),
+//		BaseContext: func(net.Listener) context.Context { return ctx }}
+//	go srv.ListenAndServe()
+//
+//	c := httpapi.NewClient("127.0.0.1:7777", tok)
+//	defer c.Close()
+//	res, err := c.Put(ctx, "default", "users/ada", json.RawMessage(`{"name":"Ada"}`))
+//	e, err := c.Get(ctx, "default", "users/ada", time.Time{}, nil)
+//	if errors.Is(err, korup2p.ErrNotFound) { … }
+package httpapi

@@ -1,0 +1,277 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/charmbracelet/log"
+	"github.com/ipfs/go-cid"
+
+	"github.com/korup2p/korup2p"
+)
+
+// DefaultMaxBody is ServerOptions.MaxBody's default: 8 MiB.
+const DefaultMaxBody = 8 << 20
+
+// ServerOptions configure NewServer.
+type ServerOptions struct {
+	// Token is the bearer token every route but /healthz requires. Required: with
+	// an empty Token, every such route answers 401.
+	Token string
+	// Logger receives request logs (debug) and internal errors; default
+	// log.Default().
+	Logger *log.Logger
+	// MaxBody bounds a request body in bytes; default DefaultMaxBody. A larger
+	// body is refused with 413 too_large before anything is written.
+	MaxBody int64
+}
+
+// server is the API's http.Handler.
+type server struct {
+	n       *korup2p.Node
+	log     *log.Logger
+	maxBody int64
+	token   [sha256.Size]byte // the token's hash: compared in constant time, whatever the lengths
+	noToken bool
+	mux     *http.ServeMux
+	m       *metrics
+}
+
+// NewServer returns the HTTP API of n (see the package doc for the routes). It
+// starts no goroutines: each request runs in its own, and a watch stream ends when
+// its request's context does (the client leaves, or the http.Server's BaseContext
+// is canceled) or when n closes.
+func NewServer(n *korup2p.Node, opts ServerOptions) http.Handler {
+	s := &server{n: n, log: opts.Logger, maxBody: opts.MaxBody, token: sha256.Sum256([]byte(opts.Token)), noToken: opts.Token == ""}
+	if s.log == nil {
+		s.log = log.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	if s.noToken {
+		s.log.Error("HTTP API: no token configured; every authenticated route will answer 401")
+	}
+	s.m = newMetrics(n)
+	mux := http.NewServeMux()
+	const sp = "/v1/spaces/{space}"
+	mux.HandleFunc("PUT "+sp+"/keys/{key...}", s.handlePut)
+	mux.HandleFunc("PATCH "+sp+"/keys/{key...}", s.handlePatch)
+	mux.HandleFunc("DELETE "+sp+"/keys/{key...}", s.handleDelete)
+	mux.HandleFunc("GET "+sp+"/keys/{key...}", s.handleGet)
+	mux.HandleFunc("GET "+sp+"/keys", s.handleList)
+	mux.HandleFunc("GET "+sp+"/history/{key...}", s.handleHistory)
+	mux.HandleFunc("GET "+sp+"/diff/{key...}", s.handleDiff)
+	mux.HandleFunc("POST "+sp+"/batch", s.handleBatch)
+	mux.HandleFunc("POST "+sp+"/query", s.handleQuery)
+	mux.HandleFunc("GET "+sp+"/watch", s.handleWatch)
+	mux.HandleFunc("GET "+sp+"/dag/heads", s.handleHeads)
+	mux.HandleFunc("GET "+sp+"/dag/log", s.handleDAGLog)
+	mux.HandleFunc("GET "+sp+"/dag/nodes/{cid}", s.handleDAGNode)
+	mux.HandleFunc("GET /v1/spaces", s.handleSpaces)
+	mux.HandleFunc("POST /v1/spaces", s.handleCreateSpace)
+	mux.HandleFunc("GET /v1/peers", s.handlePeers)
+	mux.HandleFunc("POST /v1/peers", s.handleConnect)
+	mux.HandleFunc("GET /v1/id", s.handleID)
+	mux.HandleFunc("GET /v1/status", s.handleStatus)
+	mux.Handle("GET /metrics", s.m.handler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, &requestError{status: http.StatusNotFound, code: CodeNotFound, msg: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+	})
+	s.mux = mux
+	return s
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+		return
+	}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="korup2p"`)
+		s.fail(sw, r, &requestError{status: http.StatusUnauthorized, code: CodeUnauthorized, msg: "missing or wrong API token (want Authorization: Bearer TOKEN)"})
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
+	d := time.Since(start)
+	s.m.observe(r.Pattern, sw.status, d)
+	if s.log.GetLevel() <= log.DebugLevel {
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", d)
+	}
+}
+
+func (s *server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if s.noToken || len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(h[len(prefix):])))
+	return subtle.ConstantTimeCompare(got[:], s.token[:]) == 1
+}
+
+// statusWriter records the status a handler wrote. It unwraps for
+// http.ResponseController and flushes for the watch stream.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// writeJSON writes v with status. Values are written as they are stored: no HTML
+// escaping.
+func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.log.Error("HTTP API: encode a response", "err", err)
+		status, buf = http.StatusInternalServerError, bytes.Buffer{}
+		fmt.Fprintf(&buf, `{"error":"encode the response","code":%q}`+"\n", CodeInternal)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fail answers err as the API's error body.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, reason := classify(err)
+	s.m.errors(code)
+	if status >= 500 {
+		s.log.Error("HTTP API", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	s.writeJSON(w, status, errorWire{Error: oneLine(err.Error()), Code: code, Reason: reason})
+}
+
+// body reads the request body, at most s.maxBody bytes.
+func (s *server) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: CodeTooLarge, reason: ReasonBodyTooLarge,
+			msg: fmt.Sprintf("request body exceeds the limit of %d bytes", tooBig.Limit)}
+	}
+	if err != nil {
+		return nil, badRequest(ReasonRequest, "read the request body: %v", err)
+	}
+	return b, nil
+}
+
+// decodeBody reads a JSON object body into v, strictly: unknown fields and
+// trailing data are errors.
+func (s *server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	b, err := s.body(w, r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest(ReasonRequest, "request body: %v", err)
+	}
+	if dec.More() {
+		return badRequest(ReasonRequest, "request body: data after the JSON object")
+	}
+	return nil
+}
+
+// space resolves the {space} path value: a space name, or a space ID (its CID
+// string) that names a space held here. A name wins over an ID that looks alike.
+// An unknown name passes through; the Node reports it as ErrUnknownSpace.
+func (s *server) space(r *http.Request) (string, error) {
+	name := r.PathValue("space")
+	id, err := cid.Decode(name)
+	if err != nil {
+		return name, nil
+	}
+	spaces := s.n.Spaces()
+	for _, info := range spaces {
+		if info.Name == name {
+			return name, nil
+		}
+	}
+	for _, info := range spaces {
+		if info.ID.Equals(id) {
+			return info.Name, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no space has ID %s", korup2p.ErrUnknownSpace, id)
+}
+
+// parseCID parses a CID given as a parameter.
+func parseCID(what, s string) (cid.Cid, error) {
+	c, err := cid.Decode(s)
+	if err != nil {
+		return cid.Undef, badRequest(ReasonVersion, "%s %q: not a CID: %v", what, s, err)
+	}
+	return c, nil
+}
+
+func (s *server) handleSpaces(w http.ResponseWriter, r *http.Request) {
+	spaces := s.n.Spaces()
+	out := make([]spaceWire, len(spaces))
+	for i, sp := range spaces {
+		out[i] = toSpace(sp)
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) handleCreateSpace(w http.ResponseWriter, r *http.Request) {
+	var req createSpaceWire
+	if err := s.decodeBody(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := validSpaceName(req.Name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info, err := s.n.CreateSpace(req.Name, req.Open)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, toSpace(info))
+}
+
+// validSpaceName checks a name as korup2p.CreateSpace does (1..64 printable
+// bytes, no spaces or slashes), so that a bad one is a 400 and not a 500.
+func validSpaceName(name string) error {
+	switch {
+	case name == "":
+		return badRequest(ReasonRequest, "invalid space name: empty")
+	case len(name) > 64:
+		return badRequest(ReasonRequest, "invalid space name %q: longer than 64 bytes", name[:64])
+	}
+	for _, r := range name {
+		if r == '/' || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return badRequest(ReasonRequest, "invalid space name %q: only printable characters, no spaces or slashes", name)
+		}
+	}
+	return nil
+}
