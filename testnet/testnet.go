@@ -48,6 +48,10 @@ type Options struct {
 	// the gossip it receives and delivers the rest that late.
 	Drop    float64
 	Latency time.Duration
+	// Retention and SegmentSize configure the peers' distillation (see
+	// korup2p.Options); zero keeps all history.
+	Retention   korup2p.Retention
+	SegmentSize int64
 }
 
 // Net is a set of peers.
@@ -150,8 +154,11 @@ func (nw *Net) start(p *Peer) {
 		logger.SetLevel(log.DebugLevel)
 	}
 	n, err := korup2p.Open(p.Dir, &korup2p.Options{
-		Durability: nw.opts.Durability,
-		Logger:     logger,
+		Durability:   nw.opts.Durability,
+		Logger:       logger,
+		Retention:    nw.opts.Retention,
+		DistillEvery: time.Hour, // tests distill when they choose
+		SegmentSize:  nw.opts.SegmentSize,
 		Network: &korup2p.NetworkOptions{
 			Listen:        []string{"/ip4/127.0.0.1/tcp/0"},
 			NoMDNS:        true,
