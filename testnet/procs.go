@@ -101,6 +101,7 @@ type Procs struct {
 	bin   string
 	dir   string
 	ns    *namespaces
+	mdns  bool
 	Procs []*Proc
 }
 
@@ -109,14 +110,22 @@ type ProcOptions struct {
 	// Namespaces runs each daemon in a network namespace the test creates (it
 	// skips the test unless it runs as root with iproute2).
 	Namespaces bool
+	// MDNS leaves the daemons' mDNS discovery on and does not connect them:
+	// they must find each other. Only with Namespaces (mDNS multicasts on every
+	// interface it sees).
+	MDNS bool
 }
 
 // StartProcs starts n daemons and connects each to every other.
 func StartProcs(t testing.TB, n int, opts *ProcOptions) *Procs {
 	t.Helper()
 	ps := &Procs{t: t, bin: Binary(t), dir: t.TempDir()}
+	if opts != nil && opts.MDNS && !opts.Namespaces {
+		t.Fatal("testnet: mDNS only inside network namespaces")
+	}
 	if opts != nil && opts.Namespaces {
 		ps.ns = newNamespaces(t, n)
+		ps.mdns = opts.MDNS
 	}
 	t.Cleanup(ps.stopAll)
 	for i := range n {
@@ -129,6 +138,9 @@ func StartProcs(t testing.TB, n int, opts *ProcOptions) *Procs {
 	}
 	for i, a := range ps.Procs {
 		for _, b := range ps.Procs[i+1:] {
+			if ps.mdns {
+				break
+			}
 			if _, err := a.CLI("connect", b.Addrs[0]); err != nil {
 				t.Fatalf("connect proc %d to %d: %v", a.Index, b.Index, err)
 			}
@@ -145,7 +157,10 @@ func (ps *Procs) Start(i int) {
 	if p.IP != "" {
 		listen = "/ip4/" + p.IP + "/tcp/4001"
 	}
-	args := []string{"daemon", "--data", p.Dir, "--api-listen", "127.0.0.1:0", "--listen", listen, "--no-mdns"}
+	args := []string{"daemon", "--data", p.Dir, "--api-listen", "127.0.0.1:0", "--listen", listen}
+	if !ps.mdns {
+		args = append(args, "--no-mdns")
+	}
 	p.cmd = p.command(args...)
 	p.logs = &syncBuffer{}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

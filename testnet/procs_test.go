@@ -95,3 +95,21 @@ func TestProcsNamespaces(t *testing.T) {
 		waitValue(t, p, "side/b", `"written on 2, cut off"`)
 	}
 }
+
+// TestProcsMDNS: two daemons in two network namespaces joined by a bridge find each
+// other by mDNS, with no address given, and sync an open space.
+func TestProcsMDNS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs daemon processes")
+	}
+	ps := testnet.StartProcs(t, 2, &testnet.ProcOptions{Namespaces: true, MDNS: true})
+	shared(t, ps)
+	if _, err := ps.Procs[0].CLI("--space", "shared", "put", "found/1", `"by mdns"`); err != nil {
+		t.Fatal(err)
+	}
+	waitValue(t, ps.Procs[1], "found/1", `"by mdns"`)
+	out, err := ps.Procs[1].CLI("peers")
+	if err != nil || !strings.Contains(string(out), ps.Procs[0].ID) {
+		t.Fatalf("peers on proc 1: %s %v", out, err)
+	}
+}
