@@ -2,6 +2,10 @@ package testnet_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +20,35 @@ func shared(t *testing.T, ps *testnet.Procs) {
 		if _, err := p.CLI("space", "create", "shared", "--open"); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// httpPut writes key through daemon p's HTTP API, with the address and token its
+// data directory holds.
+func httpPut(t *testing.T, p *testnet.Proc, space, key, value string) {
+	t.Helper()
+	addr, err := os.ReadFile(filepath.Join(p.Dir, "api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(filepath.Join(p.Dir, "api.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + strings.TrimSpace(string(addr)) + "/v1/spaces/" + space + "/keys/" + key
+	req, err := http.NewRequest(http.MethodPut, url, strings.NewReader(value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT %s: %s %s", url, resp.Status, body)
 	}
 }
 
@@ -45,9 +78,8 @@ func TestProcs(t *testing.T) {
 	}
 	ps := testnet.StartProcs(t, 3, nil)
 	shared(t, ps)
-	if _, err := ps.Procs[0].CLI("--space", "shared", "put", "notes/1", `{"text":"hello"}`); err != nil {
-		t.Fatal(err)
-	}
+	// A write through one daemon's HTTP API is read through the CLI on the others.
+	httpPut(t, ps.Procs[0], "shared", "notes/1", `{"text":"hello"}`)
 	for _, p := range ps.Procs[1:] {
 		waitValue(t, p, "notes/1", `{"text":"hello"}`)
 	}
