@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,19 @@ type backend interface {
 	DAGLog(ctx context.Context, space string, limit int) ([]korup2p.DAGEntry, error)
 	// DAGNode returns node c of the space as JSON (see nodeJSON).
 	DAGNode(ctx context.Context, space string, c cid.Cid) (json.RawMessage, error)
+
+	// Invite returns an invite ticket for the space (korup2p.Node.Invite).
+	Invite(ctx context.Context, space string) (string, error)
+	// Join adds the space a ticket names, or the open space of that name, under the
+	// ticket's name or as if not empty; a daemon connects to the inviter too.
+	Join(ctx context.Context, ticketOrName, as string) (korup2p.SpaceInfo, error)
+	// Export writes the space to w as a CAR v1 file. progress, if not nil, is
+	// called with the nodes written and their total where the backend counts them
+	// (the local one); the daemon's streams bytes alone.
+	Export(ctx context.Context, space string, w io.Writer, progress func(done, total int)) error
+	// Import adds the space in r, a CAR file, under the name it carries or as if
+	// not empty (korup2p.Node.Import).
+	Import(ctx context.Context, r io.Reader, as string) (korup2p.SpaceInfo, error)
 
 	ID(ctx context.Context) (peerID string, addrs []string, err error)
 	Peers(ctx context.Context) ([]peerJSON, error)
@@ -137,12 +151,5 @@ func (c *cli) openLocal() (backend, error) {
 // logger returns a charmbracelet logger on stderr at the level in KORUP2P_LOG, else
 // at def.
 func (c *cli) logger(def log.Level) *log.Logger {
-	l := log.NewWithOptions(c.stderr, log.Options{ReportTimestamp: true, Prefix: "korup2p"})
-	l.SetLevel(def)
-	if s := os.Getenv("KORUP2P_LOG"); s != "" {
-		if lvl, err := log.ParseLevel(s); err == nil {
-			l.SetLevel(lvl)
-		}
-	}
-	return l
+	return korup2p.NewLogger(c.stderr, def)
 }

@@ -6,8 +6,10 @@
 //	korup2p daemon (start)     the peer: store, libp2p network, HTTP API on 127.0.0.1:4777
 //	korup2p put (set) KEY [JSON]   get KEY   del KEY   history (log) KEY   diff KEY [FROM [TO]]
 //	korup2p ls [PREFIX]   query NAMESPACE --where …   watch [PREFIX]   batch FILE|-
+//	korup2p export FILE|-   import FILE|- [--as NAME]
 //	korup2p id   peers   connect MULTIADDR   status
-//	korup2p space create NAME [--open] | list
+//	korup2p space create NAME [--open] | list | invite [--write|--admin] [--for PEER] [--expires D]
+//	              | join TICKET|NAME [--as NAME]
 //	korup2p dag heads | log [--graph] | show CID | dot
 //	korup2p repair   completion bash|zsh|fish   help
 //
@@ -43,9 +45,10 @@
 // 0 success; 1 not found (korup2p.ErrNotFound, ErrNoValueAtTime, an unknown space)
 // or an operation that failed; 2 bad usage or invalid input: an unknown flag or
 // command, a wrong number of arguments, invalid JSON, an invalid key, value, CID,
-// time, filter or space name (a *usageError, or an error wrapping ErrInvalidKey,
-// ErrInvalidValue, ErrValueTooLarge, ErrInvalidQuery, ErrInvalidVersion or
-// httpapi.ErrInvalidRequest). Errors are one line on stderr: "korup2p: …".
+// time, filter, space name or invite ticket (a *usageError, or an error wrapping
+// ErrInvalidKey, ErrInvalidValue, ErrValueTooLarge, ErrInvalidQuery,
+// ErrInvalidVersion, ErrInvalidTicket or httpapi.ErrInvalidRequest). Errors are
+// one line on stderr: "korup2p: …".
 //
 // # Signals
 //
@@ -63,5 +66,12 @@
 // DATA/api.token (0600) on every start, then the bound API address to DATA/api, and
 // prints one line with the peer ID, its addresses and the API address.
 //
-// Room is left in the tree for space join/invite, export/import and caps.
+// # Sharing
+//
+// space invite prints a ticket (korup2p.Node.Invite) and space join takes one:
+// through a daemon, the joiner connects to the inviter's addresses in the ticket
+// and syncs; without one, the space is added and syncs later. export and import
+// move a space as a CAR v1 file (streamed to and from the daemon, or through the
+// Node); a progress bar (schollz/progressbar) shows on stderr for long work when
+// stderr is a terminal and --json is not given. Room is left for caps.
 package main

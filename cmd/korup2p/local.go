@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -103,6 +104,26 @@ func (l *localBackend) DAGNode(ctx context.Context, space string, c cid.Cid) (js
 		return nil, err
 	}
 	return json.Marshal(nodeOf(nd))
+}
+
+// Invite makes a ticket without addresses: with the store opened directly, this
+// process is no peer to reach.
+func (l *localBackend) Invite(ctx context.Context, space string) (string, error) {
+	return l.n.Invite(space)
+}
+
+// Join adds the space without connecting to anyone: it syncs once a daemon runs
+// and reaches a peer holding it.
+func (l *localBackend) Join(ctx context.Context, ticketOrName, as string) (korup2p.SpaceInfo, error) {
+	return l.n.Join(ctx, ticketOrName, as)
+}
+
+func (l *localBackend) Export(ctx context.Context, space string, w io.Writer, progress func(done, total int)) error {
+	return l.n.Export(ctx, space, w, progress)
+}
+
+func (l *localBackend) Import(ctx context.Context, r io.Reader, as string) (korup2p.SpaceInfo, error) {
+	return l.n.Import(ctx, r, as, nil)
 }
 
 func (l *localBackend) ID(ctx context.Context) (string, []string, error) {

@@ -58,7 +58,15 @@ func peersOf(ns korup2p.NetworkStats, spaces []korup2p.SpaceInfo) []peerJSON {
 		return pj
 	}
 	for _, p := range ns.Connected {
-		get(p).Connected = true
+		pj := get(p)
+		pj.Connected = true
+		if addrs := ns.PeerAddrs[p]; len(addrs) > 0 {
+			pj.Addrs = slices.Clone(addrs)
+		}
+		if d := ns.Latency[p]; d > 0 {
+			ms := float64(d) / float64(time.Millisecond)
+			pj.LatencyMS = &ms
+		}
 	}
 	for _, ps := range ns.Peers {
 		pj := get(ps.Peer)

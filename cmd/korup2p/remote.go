@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -99,6 +100,24 @@ func (r *remoteBackend) DAGLog(ctx context.Context, space string, limit int) ([]
 
 func (r *remoteBackend) DAGNode(ctx context.Context, space string, c cid.Cid) (json.RawMessage, error) {
 	return r.c.DAGNode(ctx, space, c)
+}
+
+func (r *remoteBackend) Invite(ctx context.Context, space string) (string, error) {
+	return r.c.Invite(ctx, space)
+}
+
+func (r *remoteBackend) Join(ctx context.Context, ticketOrName, as string) (korup2p.SpaceInfo, error) {
+	return r.c.Join(ctx, ticketOrName, as)
+}
+
+// Export streams the file from the daemon; it counts no nodes, so progress is
+// never called.
+func (r *remoteBackend) Export(ctx context.Context, space string, w io.Writer, progress func(done, total int)) error {
+	return r.c.Export(ctx, space, w)
+}
+
+func (r *remoteBackend) Import(ctx context.Context, rd io.Reader, as string) (korup2p.SpaceInfo, error) {
+	return r.c.Import(ctx, rd, as)
 }
 
 func (r *remoteBackend) ID(ctx context.Context) (string, []string, error) { return r.c.ID(ctx) }

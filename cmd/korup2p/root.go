@@ -100,6 +100,7 @@ func exitCode(err error) int {
 		errors.Is(err, korup2p.ErrValueTooLarge),
 		errors.Is(err, korup2p.ErrInvalidQuery),
 		errors.Is(err, korup2p.ErrInvalidVersion),
+		errors.Is(err, korup2p.ErrInvalidTicket),
 		errors.Is(err, httpapi.ErrInvalidRequest):
 		return exitUsage
 	}
@@ -187,10 +188,9 @@ Exit codes: 0 success, 1 not found or failed, 2 bad usage or invalid input.`,
 		}
 	}
 	add(groupData, c.putCmd(), c.getCmd(), c.delCmd(), c.historyCmd(), c.diffCmd(), c.lsCmd(),
-		c.queryCmd(), c.watchCmd(), c.batchCmd())
+		c.queryCmd(), c.watchCmd(), c.batchCmd(), c.exportCmd(), c.importCmd())
 	add(groupNetwork, c.idCmd(), c.peersCmd(), c.connectCmd())
-	// Room for the lead's commands: export, import and caps join groupAdmin and
-	// groupData here; space join/invite join the space command.
+	// Room for the lead's caps command (groupAdmin).
 	add(groupAdmin, c.daemonCmd(), c.statusCmd(), c.spaceCmd(), c.dagCmd(), c.repairCmd(), c.completionCmd(root))
 
 	root.SetHelpCommandGroupID(groupAdmin)

@@ -9,25 +9,29 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// spaceCmd groups the space commands. The lead's 'space join' and 'space invite'
-// (sharing a restricted space by invite ticket) are added here.
+// spaceCmd groups the space commands: create, list, and the sharing of a space by
+// invite ticket (space_invite.go, space_join.go).
 func (c *cli) spaceCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "space",
-		Short: "Create and list spaces",
+		Short: "Create, list, share and join spaces",
 		Long: `A space is one replicated key space: one DAG, one access policy. The space
 "default" is created on first start, restricted and owned by this peer. An open
 space is readable and writable by any peer that opens the same name, so peers on a
 LAN that open "sensors" find and sync with each other.
 
+To share a space, print an invite ticket with 'space invite' and give it to
+the other peer, which runs 'space join TICKET'.
+
 Choose the space of the data commands with --space (or KORUP2P_SPACE).`,
 		Example: `  korup2p space create sensors --open
   korup2p space list
-  korup2p --space sensors put temp/kitchen 21.5`,
+  korup2p --space sensors put temp/kitchen 21.5
+  korup2p --space notes space invite`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(c.spaceCreateCmd(), c.spaceListCmd())
+	cmd.AddCommand(c.spaceCreateCmd(), c.spaceListCmd(), c.spaceInviteCmd(), c.spaceJoinCmd())
 	return cmd
 }
 

@@ -99,23 +99,29 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, path string, q
 	return nil
 }
 
-// send sends a request; the caller closes the body of the 2xx response it returns.
+// send sends a request with a JSON body (if not nil); the caller closes the body of
+// the 2xx response it returns.
 func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, query url.Values, body []byte) (*http.Response, error) {
+	if body == nil {
+		return c.sendStream(ctx, hc, method, path, query, nil, "")
+	}
+	return c.sendStream(ctx, hc, method, path, query, bytes.NewReader(body), "application/json")
+}
+
+// sendStream sends a request with body (if not nil) of contentType; the caller
+// closes the body of the 2xx response it returns.
+func (c *Client) sendStream(ctx context.Context, hc *http.Client, method, path string, query url.Values, body io.Reader, contentType string) (*http.Response, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -451,6 +457,70 @@ func (c *Client) CreateSpace(ctx context.Context, name string, open bool) (korup
 	var w spaceWire
 	if err := c.do(ctx, c.hc, http.MethodPost, "/v1/spaces", nil, body, &w); err != nil {
 		return korup2p.SpaceInfo{}, err
+	}
+	var d decoder
+	info := d.space(w)
+	return info, d.err
+}
+
+// Invite returns an invite ticket for the space (see korup2p.Node.Invite).
+func (c *Client) Invite(ctx context.Context, space string) (string, error) {
+	var w inviteWire
+	if err := c.do(ctx, c.hc, http.MethodPost, spacePath(space, "/invite"), nil, nil, &w); err != nil {
+		return "", err
+	}
+	return w.Ticket, nil
+}
+
+// Join has the daemon join the space a ticket names (or the open space of that
+// name), under the ticket's name or as if not empty, and connect to the inviter
+// (see korup2p.Node.Join). An invalid ticket is an error wrapping
+// korup2p.ErrInvalidTicket; a name taken by another space, korup2p.ErrSpaceExists.
+func (c *Client) Join(ctx context.Context, ticketOrName, as string) (korup2p.SpaceInfo, error) {
+	body, _ := json.Marshal(joinWire{Ticket: ticketOrName, As: as})
+	var w spaceWire
+	if err := c.do(ctx, c.hc, http.MethodPost, "/v1/spaces/join", nil, body, &w); err != nil {
+		return korup2p.SpaceInfo{}, err
+	}
+	var d decoder
+	info := d.space(w)
+	return info, d.err
+}
+
+// Export copies the space, as the CAR v1 file korup2p.Node.Export writes, to w.
+// The transfer has no timeout but ctx's; a transfer cut short is an error.
+func (c *Client) Export(ctx context.Context, space string, w io.Writer) error {
+	resp, err := c.sendStream(ctx, c.watch, http.MethodGet, spacePath(space, "/export"), nil, nil, "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/vnd.ipld.car") {
+		return fmt.Errorf("export %s: the daemon answered %q, not a CAR file", space, ct)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("export %s: %w", space, err)
+	}
+	return nil
+}
+
+// Import sends r, a CAR file, to the daemon, which adds the space under the name
+// its genesis gives or as if not empty (see korup2p.Node.Import). A name taken by
+// another space is an error wrapping korup2p.ErrSpaceExists. The transfer has no
+// timeout but ctx's.
+func (c *Client) Import(ctx context.Context, r io.Reader, as string) (korup2p.SpaceInfo, error) {
+	q := url.Values{}
+	if as != "" {
+		q.Set("as", as)
+	}
+	resp, err := c.sendStream(ctx, c.watch, http.MethodPost, "/v1/spaces/import", q, io.NopCloser(r), CARContentType)
+	if err != nil {
+		return korup2p.SpaceInfo{}, err
+	}
+	defer resp.Body.Close()
+	var w spaceWire
+	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
+		return korup2p.SpaceInfo{}, fmt.Errorf("import: decode the daemon's answer: %w", err)
 	}
 	var d decoder
 	info := d.space(w)

@@ -38,8 +38,12 @@
 //	GET    /v1/spaces/{space}/dag/log          ?limit= → [{cid, parents, height, clock, author, keys, distilled}]
 //	GET    /v1/spaces/{space}/dag/nodes/{cid}  → {cid, space, parents, height, clock, author,
 //	                                              ops: [{key, kind, prev, value}], distilled}
+//	POST   /v1/spaces/{space}/invite           → {ticket}
+//	GET    /v1/spaces/{space}/export           → the space as a CAR v1 file (CARContentType)
 //	GET    /v1/spaces                          → [{name, id, open, owner}]
 //	POST   /v1/spaces                          {name, open} → 201 {name, id, open, owner}
+//	POST   /v1/spaces/join                     {ticket, as} → {name, id, open, owner}
+//	POST   /v1/spaces/import                   ?as=NAME, body: a CAR v1 file → {name, id, open, owner}
 //	GET    /v1/peers                           → [{peer_id, addrs, latency_ms, connected, score, banned_until,
 //	                                               spaces: [{space, space_id, in_sync, behind, ahead, last_sync, ...}]}]
 //	POST   /v1/peers                           {addr} → {peer_id}
@@ -48,6 +52,14 @@
 //	GET    /metrics                            Prometheus text format
 //	GET    /healthz                            200 "ok", no token
 //
+// join takes an invite ticket (korup2p.Node.Invite) or an open space's name, and
+// has the daemon connect to the inviter's addresses in the ticket. export streams
+// as Node.Export writes; an error after the first byte cuts the connection, so a
+// client sees a broken transfer, never a short file. import streams the body into
+// Node.Import as it arrives, up to ServerOptions.MaxImport (1 GiB by default)
+// rather than MaxBody. In peers, addrs and latency_ms (0: not measured) are known
+// for connected peers only.
+//
 // Clocks are dag.Timestamp.String (RFC 3339 with nanoseconds, "+N" for a logical
 // counter). A value field is left out when the root value is absent (a delete)
 // and is null when the value is JSON null.
@@ -55,11 +67,11 @@
 // # Errors
 //
 // An error is {"error": "one line", "code": CODE, "reason": REASON}: 400 invalid
-// (reason key, value, version, query, request or addr), 401 unauthorized, 404
-// not_found, no_value_at_time or unknown_space, 409 conflict (the space exists), 410
-// distilled, 413 too_large (a value over the Node's MaxValueSize, or a body over
-// ServerOptions.MaxBody), 502 unreachable, 503 closed or no_network, 504 timeout,
-// 500 internal. Bad input is refused before anything is written: the Node validates
+// (reason key, value, version, query, request, addr or ticket), 401 unauthorized,
+// 404 not_found, no_value_at_time or unknown_space, 409 conflict (the space
+// exists), 410 distilled, 413 too_large (a value over the Node's MaxValueSize, or
+// a body over ServerOptions.MaxBody or MaxImport), 502 unreachable, 503 closed or
+// no_network, 504 timeout, 500 internal. Bad input is refused before anything is written: the Node validates
 // every key and value first, and this package checks bodies, parameters, batch ops,
 // query shapes and space names before calling it. The Client's errors are
 // *APIError, which wraps the sentinel the code stands for.

@@ -44,6 +44,7 @@ const (
 	ReasonQuery        = "query"            // 400 reason: korup2p.ErrInvalidQuery
 	ReasonRequest      = "request"          // 400 reason: ErrInvalidRequest
 	ReasonPeerAddress  = "addr"             // 400 reason: a malformed peer address (ErrInvalidRequest)
+	ReasonTicket       = "ticket"           // 400 reason: korup2p.ErrInvalidTicket
 	ReasonBodyTooLarge = "body"             // 413 reason: the body exceeded MaxBody
 )
 
@@ -54,7 +55,7 @@ const (
 type APIError struct {
 	Status  int
 	Code    string
-	Reason  string // for 400: key, value, version, query, request or addr
+	Reason  string // for 400: key, value, version, query, request, addr or ticket
 	Message string
 	Err     error // the sentinel; nil for internal errors
 }
@@ -103,6 +104,8 @@ func sentinel(status int, code, reason, msg string) error {
 			return korup2p.ErrInvalidVersion
 		case ReasonQuery:
 			return korup2p.ErrInvalidQuery
+		case ReasonTicket:
+			return korup2p.ErrInvalidTicket
 		case ReasonRequest, ReasonPeerAddress:
 			return ErrInvalidRequest
 		}
@@ -173,6 +176,8 @@ func classify(err error) (status int, code, reason string) {
 		return http.StatusBadRequest, CodeInvalid, ReasonQuery
 	case errors.As(err, &addrErr):
 		return http.StatusBadRequest, CodeInvalid, ReasonPeerAddress
+	case errors.Is(err, korup2p.ErrInvalidTicket):
+		return http.StatusBadRequest, CodeInvalid, ReasonTicket
 	case errors.Is(err, korup2p.ErrSpaceExists):
 		return http.StatusConflict, CodeConflict, ""
 	case errors.Is(err, korup2p.ErrClosed):

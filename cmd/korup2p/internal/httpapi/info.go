@@ -144,8 +144,8 @@ func (s *server) handlePeers(w http.ResponseWriter, r *http.Request) {
 	seen := map[peer.ID]bool{}
 	for _, p := range ns.Peers {
 		seen[p.Peer] = true
-		pw := peerWire{PeerID: p.Peer.String(), Addrs: []string{}, Connected: connected[p.Peer], Score: p.Score,
-			Spaces: make([]peerSpaceWire, len(p.Spaces))}
+		pw := peerWire{PeerID: p.Peer.String(), Addrs: nonNil(ns.PeerAddrs[p.Peer]), LatencyMS: latencyMS(ns.Latency[p.Peer]),
+			Connected: connected[p.Peer], Score: p.Score, Spaces: make([]peerSpaceWire, len(p.Spaces))}
 		if !p.BannedUntil.IsZero() {
 			pw.BannedUntil = p.BannedUntil.UTC().Format(time.RFC3339)
 		}
@@ -166,11 +166,17 @@ func (s *server) handlePeers(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, p := range ns.Connected { // connected, not synced yet
 		if !seen[p] {
-			out = append(out, peerWire{PeerID: p.String(), Addrs: []string{}, Connected: true, Spaces: []peerSpaceWire{}})
+			out = append(out, peerWire{PeerID: p.String(), Addrs: nonNil(ns.PeerAddrs[p]), LatencyMS: latencyMS(ns.Latency[p]),
+				Connected: true, Spaces: []peerSpaceWire{}})
 		}
 	}
 	slices.SortFunc(out, func(a, b peerWire) int { return strings.Compare(a.PeerID, b.PeerID) })
 	s.writeJSON(w, http.StatusOK, out)
+}
+
+// latencyMS is a round trip in milliseconds; 0 when not measured.
+func latencyMS(d time.Duration) float64 {
+	return float64(d) / float64(time.Millisecond)
 }
 
 func (s *server) handleStatus(w http.ResponseWriter, r *http.Request) {

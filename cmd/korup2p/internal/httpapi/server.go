@@ -22,6 +22,9 @@ import (
 // DefaultMaxBody is ServerOptions.MaxBody's default: 8 MiB.
 const DefaultMaxBody = 8 << 20
 
+// DefaultMaxImport is ServerOptions.MaxImport's default: 1 GiB.
+const DefaultMaxImport = 1 << 30
+
 // ServerOptions configure NewServer.
 type ServerOptions struct {
 	// Token is the bearer token every route but /healthz requires. Required: with
@@ -33,17 +36,23 @@ type ServerOptions struct {
 	// MaxBody bounds a request body in bytes; default DefaultMaxBody. A larger
 	// body is refused with 413 too_large before anything is written.
 	MaxBody int64
+	// MaxImport bounds the body of POST /v1/spaces/import (a CAR file, streamed
+	// to the Node as it arrives) in bytes; default DefaultMaxImport. Reading
+	// stops there with 413 too_large; the blocks read before are kept, as a
+	// torn file's would be.
+	MaxImport int64
 }
 
 // server is the API's http.Handler.
 type server struct {
-	n       *korup2p.Node
-	log     *log.Logger
-	maxBody int64
-	token   [sha256.Size]byte // the token's hash: compared in constant time, whatever the lengths
-	noToken bool
-	mux     *http.ServeMux
-	m       *metrics
+	n         *korup2p.Node
+	log       *log.Logger
+	maxBody   int64
+	maxImport int64
+	token     [sha256.Size]byte // the token's hash: compared in constant time, whatever the lengths
+	noToken   bool
+	mux       *http.ServeMux
+	m         *metrics
 }
 
 // NewServer returns the HTTP API of n (see the package doc for the routes). It
@@ -51,12 +60,15 @@ type server struct {
 // its request's context does (the client leaves, or the http.Server's BaseContext
 // is canceled) or when n closes.
 func NewServer(n *korup2p.Node, opts ServerOptions) http.Handler {
-	s := &server{n: n, log: opts.Logger, maxBody: opts.MaxBody, token: sha256.Sum256([]byte(opts.Token)), noToken: opts.Token == ""}
+	s := &server{n: n, log: opts.Logger, maxBody: opts.MaxBody, maxImport: opts.MaxImport, token: sha256.Sum256([]byte(opts.Token)), noToken: opts.Token == ""}
 	if s.log == nil {
 		s.log = log.Default()
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
+	}
+	if s.maxImport <= 0 {
+		s.maxImport = DefaultMaxImport
 	}
 	if s.noToken {
 		s.log.Error("HTTP API: no token configured; every authenticated route will answer 401")
@@ -77,8 +89,12 @@ func NewServer(n *korup2p.Node, opts ServerOptions) http.Handler {
 	mux.HandleFunc("GET "+sp+"/dag/heads", s.handleHeads)
 	mux.HandleFunc("GET "+sp+"/dag/log", s.handleDAGLog)
 	mux.HandleFunc("GET "+sp+"/dag/nodes/{cid}", s.handleDAGNode)
+	mux.HandleFunc("POST "+sp+"/invite", s.handleInvite)
+	mux.HandleFunc("GET "+sp+"/export", s.handleExport)
 	mux.HandleFunc("GET /v1/spaces", s.handleSpaces)
 	mux.HandleFunc("POST /v1/spaces", s.handleCreateSpace)
+	mux.HandleFunc("POST /v1/spaces/join", s.handleJoin)
+	mux.HandleFunc("POST /v1/spaces/import", s.handleImport)
 	mux.HandleFunc("GET /v1/peers", s.handlePeers)
 	mux.HandleFunc("POST /v1/peers", s.handleConnect)
 	mux.HandleFunc("GET /v1/id", s.handleID)

@@ -145,6 +145,15 @@ type createSpaceWire struct {
 	Open bool   `json:"open"`
 }
 
+type inviteWire struct {
+	Ticket string `json:"ticket"`
+}
+
+type joinWire struct {
+	Ticket string `json:"ticket"`       // an invite ticket, or an open space's name
+	As     string `json:"as,omitempty"` // the local name; default the ticket's
+}
+
 type dagNodeWire struct {
 	CID       string      `json:"cid"`
 	Space     string      `json:"space"` // "" for a genesis node
@@ -176,7 +185,7 @@ type dagOpWire struct {
 type peerWire struct {
 	PeerID      string          `json:"peer_id"`
 	Addrs       []string        `json:"addrs"`
-	LatencyMS   float64         `json:"latency_ms"` // 0: not known to the root package
+	LatencyMS   float64         `json:"latency_ms"` // the measured round trip; 0: not measured
 	Connected   bool            `json:"connected"`
 	Score       float64         `json:"score"`                  // misbehaviour score now
 	BannedUntil string          `json:"banned_until,omitempty"` // RFC 3339, while refused

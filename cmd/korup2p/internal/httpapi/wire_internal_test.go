@@ -53,6 +53,7 @@ func TestErrorMapping(t *testing.T) {
 		{badRequest(ReasonRequest, "at: bad"), 400, CodeInvalid, ErrInvalidRequest},
 		{&nethost.AddrError{Addr: "x", Err: nethost.ErrNoPeerID}, 400, CodeInvalid, ErrInvalidRequest},
 		{key(fmt.Errorf("%w: 2 MB", korup2p.ErrValueTooLarge)), 413, CodeTooLarge, korup2p.ErrValueTooLarge},
+		{fmt.Errorf("join: %w: bad base32", korup2p.ErrInvalidTicket), 400, CodeInvalid, korup2p.ErrInvalidTicket},
 		{fmt.Errorf("create: %w", korup2p.ErrSpaceExists), 409, CodeConflict, korup2p.ErrSpaceExists},
 		{korup2p.ErrClosed, 503, CodeClosed, korup2p.ErrClosed},
 		{korup2p.ErrNoNetwork, 503, CodeNoNetwork, korup2p.ErrNoNetwork},
