@@ -2,8 +2,12 @@ package korup2p
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
+
+	"github.com/muesli/termenv"
+	"golang.org/x/term"
 
 	"github.com/charmbracelet/log"
 )
@@ -106,13 +110,41 @@ func (o *Options) withDefaults() (Options, error) {
 		opts.DistillEvery = DefaultDistillEvery
 	}
 	if opts.Logger == nil {
-		opts.Logger = log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "korup2p"})
-		if lvl, err := log.ParseLevel(os.Getenv("KORUP2P_LOG")); err == nil && os.Getenv("KORUP2P_LOG") != "" {
-			opts.Logger.SetLevel(lvl)
-		}
+		opts.Logger = NewLogger(os.Stderr, log.InfoLevel)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return opts, nil
 }
+
+// NewLogger returns the logger a Node uses when Options.Logger is nil: a
+// charmbracelet logger on w, prefixed "korup2p", with timestamps, at the level in
+// KORUP2P_LOG (debug, info, warn, error) or else def. On a terminal it is coloured
+// from the environment (TERM, COLORTERM) without querying the terminal: the
+// logger's default renderer asks the terminal for its colours at start and waits
+// up to seconds for one that never answers.
+func NewLogger(w io.Writer, def log.Level) *log.Logger {
+	out := w
+	var profile termenv.Profile = -1
+	if f, ok := w.(*os.File); ok {
+		out = plainWriter{w} // not an *os.File: the renderer sends no queries
+		if term.IsTerminal(int(f.Fd())) {
+			profile = termenv.NewOutput(f).EnvColorProfile()
+		}
+	}
+	l := log.NewWithOptions(out, log.Options{ReportTimestamp: true, Prefix: "korup2p"})
+	if profile >= 0 {
+		l.SetColorProfile(profile)
+	}
+	l.SetLevel(def)
+	if s := os.Getenv("KORUP2P_LOG"); s != "" {
+		if lvl, err := log.ParseLevel(s); err == nil {
+			l.SetLevel(lvl)
+		}
+	}
+	return l
+}
+
+// plainWriter hides the file behind a writer from the logger's renderer.
+type plainWriter struct{ io.Writer }
