@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/net/discovery"
@@ -188,7 +189,26 @@ func (nw *network) announce() {
 			return
 		case <-t.C:
 			nw.announceAll()
+			nw.pingAll()
 		}
+	}
+}
+
+// pingAll pings every connected peer once, which records its latency in the
+// peerstore (NetworkStats.Latency); the pings run concurrently, each bounded.
+func (nw *network) pingAll() {
+	h := nw.host.Host
+	for _, p := range h.Network().Peers() {
+		nw.wg.Add(1)
+		go func() {
+			defer nw.wg.Done()
+			ctx, cancel := context.WithTimeout(nw.ctx, 5*time.Second)
+			defer cancel()
+			select { // one result is enough; Ping records it
+			case <-ping.Ping(ctx, h, p):
+			case <-ctx.Done():
+			}
+		}()
 	}
 }
 

@@ -279,3 +279,21 @@ func TestFreshPeerFromSnapshot(t *testing.T) {
 		t.Fatalf("the fresh peer's history of doc/001: %+v, %v", h, err)
 	}
 }
+
+// TestLatency: connected peers ping each other, and NetworkStats reports the
+// latency and addresses of each.
+func TestLatency(t *testing.T) {
+	nw := testnet.New(t, 2, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ns := nw.Peer(0).Node.NetworkStats()
+		p := nw.Peer(1).ID
+		if ns.Latency[p] > 0 && len(ns.PeerAddrs[p]) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no latency for the other peer: %v %v", ns.Latency, ns.PeerAddrs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
