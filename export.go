@@ -80,6 +80,9 @@ func (n *Node) Export(ctx context.Context, space string, w io.Writer, progress f
 	return nil
 }
 
+// ErrInvalidCAR means a file given to Import is not a CAR of a space's nodes.
+var ErrInvalidCAR = errors.New("invalid CAR file")
+
 // importBatch is how many nodes Import ingests at a time.
 const importBatch = 512
 
@@ -93,18 +96,18 @@ const importBatch = 512
 func (n *Node) Import(ctx context.Context, r io.Reader, as string, progress func(done int)) (SpaceInfo, error) {
 	br, err := carv2.NewBlockReader(r)
 	if err != nil {
-		return SpaceInfo{}, fmt.Errorf("import: not a CAR file: %w", err)
+		return SpaceInfo{}, fmt.Errorf("import: %w: %w", ErrInvalidCAR, err)
 	}
 	if len(br.Roots) == 0 {
-		return SpaceInfo{}, errors.New("import: the CAR file names no root")
+		return SpaceInfo{}, fmt.Errorf("import: %w: it names no root", ErrInvalidCAR)
 	}
 	first, err := br.Next()
 	if err != nil {
-		return SpaceInfo{}, fmt.Errorf("import: %w", err)
+		return SpaceInfo{}, fmt.Errorf("import: %w: %w", ErrInvalidCAR, err)
 	}
 	g, err := dag.Decode(first.RawData(), distinctions.DefaultLimits)
 	if err != nil || !g.IsGenesis() || !g.CID().Equals(br.Roots[0]) {
-		return SpaceInfo{}, fmt.Errorf("import: the first block is not the genesis its first root names (%v)", err)
+		return SpaceInfo{}, fmt.Errorf("import: %w: the first block is not the genesis its first root names (%v)", ErrInvalidCAR, err)
 	}
 	info, err := g.SpaceInfo()
 	if err != nil {
@@ -158,7 +161,7 @@ func (n *Node) Import(ctx context.Context, r io.Reader, as string, progress func
 			break
 		}
 		if err != nil {
-			return SpaceInfo{}, fmt.Errorf("import: block %d: %w", read, err)
+			return SpaceInfo{}, fmt.Errorf("import: %w: block %d: %w", ErrInvalidCAR, read, err)
 		}
 		read++
 		if _, err := dag.DecodeTrusted(b.RawData(), distinctions.DefaultLimits); err != nil && snapRoot.Defined() {

@@ -65,7 +65,7 @@ func TestExportImport(t *testing.T) {
 	if info, err := c.Import(ctx, bytes.NewReader(buf.Bytes()), "notes2", nil); err != nil || info.Name != "notes2" {
 		t.Fatalf("import --as: %+v, %v", info, err)
 	}
-	if _, err := b.Import(ctx, bytes.NewReader([]byte("not a car")), "", nil); err == nil {
-		t.Fatal("imported garbage")
+	if _, err := b.Import(ctx, bytes.NewReader([]byte("not a car")), "", nil); !errors.Is(err, korup2p.ErrInvalidCAR) {
+		t.Fatalf("importing garbage: %v", err)
 	}
 }

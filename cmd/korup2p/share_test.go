@@ -167,7 +167,7 @@ func TestExportImport(t *testing.T) {
 
 	b.fails(2, "--as", "import", file, "--as", "no good")
 	b.fails(1, "no such file", "import", filepath.Join(dir, "missing.car"))
-	if r := b.runIn("not a CAR file", "import", "-", "--as", "junk"); r.code != 1 || !strings.Contains(r.stderr, "not a CAR file") {
+	if r := b.runIn("not a CAR file", "import", "-", "--as", "junk"); r.code != 2 || !strings.Contains(r.stderr, "invalid CAR file") {
 		t.Fatalf("import of junk: %+v", r)
 	}
 	a.fails(1, "unknown space", "--space", "nope", "export", filepath.Join(dir, "nope.car"))

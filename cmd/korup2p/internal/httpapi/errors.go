@@ -45,6 +45,7 @@ const (
 	ReasonRequest      = "request"          // 400 reason: ErrInvalidRequest
 	ReasonPeerAddress  = "addr"             // 400 reason: a malformed peer address (ErrInvalidRequest)
 	ReasonTicket       = "ticket"           // 400 reason: korup2p.ErrInvalidTicket
+	ReasonCAR          = "car"              // 400 reason: korup2p.ErrInvalidCAR
 	ReasonBodyTooLarge = "body"             // 413 reason: the body exceeded MaxBody
 )
 
@@ -106,6 +107,8 @@ func sentinel(status int, code, reason, msg string) error {
 			return korup2p.ErrInvalidQuery
 		case ReasonTicket:
 			return korup2p.ErrInvalidTicket
+		case ReasonCAR:
+			return korup2p.ErrInvalidCAR
 		case ReasonRequest, ReasonPeerAddress:
 			return ErrInvalidRequest
 		}
@@ -178,6 +181,8 @@ func classify(err error) (status int, code, reason string) {
 		return http.StatusBadRequest, CodeInvalid, ReasonPeerAddress
 	case errors.Is(err, korup2p.ErrInvalidTicket):
 		return http.StatusBadRequest, CodeInvalid, ReasonTicket
+	case errors.Is(err, korup2p.ErrInvalidCAR):
+		return http.StatusBadRequest, CodeInvalid, ReasonCAR
 	case errors.Is(err, korup2p.ErrSpaceExists):
 		return http.StatusConflict, CodeConflict, ""
 	case errors.Is(err, korup2p.ErrClosed):
