@@ -113,6 +113,9 @@ type SpaceStatus struct {
 	// Totals over every session.
 	BytesSent, BytesReceived int64
 	NodesSent, NodesReceived int64
+	NodesApplied             int64 // received nodes the replica stored
+	NodesRejected            int64 // received nodes the replica found invalid
+	RoundTrips               int64 // of the sessions we initiated
 }
 
 // New returns a Service on h and registers its stream handler. opts may be nil.
@@ -493,6 +496,9 @@ func (s *Service) record(p peer.ID, space cid.Cid, res Result, err error) {
 	st.BytesReceived += res.BytesReceived
 	st.NodesSent += int64(res.NodesSent)
 	st.NodesReceived += int64(res.NodesReceived)
+	st.NodesApplied += int64(res.Applied)
+	st.NodesRejected += int64(res.Rejected)
+	st.RoundTrips += int64(res.RoundTrips)
 }
 
 // Status reports every peer the service has dealt with, sorted by peer ID, with its

@@ -88,6 +88,9 @@ var (
 	descNodesOut     = desc("korup2p_sync_nodes_sent_total", "Nodes sent by sync sessions, summed over peers.", "space")
 	descNodesIn      = desc("korup2p_sync_nodes_received_total", "Nodes received (ingested) by sync sessions, summed over peers.", "space")
 	descSessions     = desc("korup2p_sync_sessions_total", "Sync sessions, summed over peers.", "space")
+	descIngested     = desc("korup2p_sync_nodes_ingested_total", "Nodes received by sync and stored, summed over peers.", "space")
+	descRejected     = desc("korup2p_sync_nodes_rejected_total", "Nodes received by sync and rejected as invalid, summed over peers.", "space")
+	descRoundTrips   = desc("korup2p_sync_round_trips_total", "Round trips of the sync sessions this peer started, summed over peers.", "space")
 	descBehind       = desc("korup2p_sync_peers_behind", "Peers whose last reconciliation found nodes we lacked.", "space")
 )
 
@@ -98,7 +101,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSpaceNodes, descSpaceHeads, descWALBytes, descWALSegments, descColdSegments,
 		descIndexBytes, descStoreNodes, descHotEntries, descHotBytes, descHotBudget, descHotEvictions, descPeers, descBanned,
-		descNetOut, descNetIn, descSyncOut, descSyncIn, descNodesOut, descNodesIn, descSessions, descBehind} {
+		descNetOut, descNetIn, descSyncOut, descSyncIn, descNodesOut, descNodesIn, descSessions, descBehind, descIngested, descRejected, descRoundTrips} {
 		ch <- d
 	}
 }
@@ -134,7 +137,9 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descPeers, float64(len(ns.Connected)))
 	counter(descNetOut, float64(ns.BytesOut))
 	counter(descNetIn, float64(ns.BytesIn))
-	type sums struct{ out, in, nodesOut, nodesIn, sessions, behind float64 }
+	type sums struct {
+		out, in, nodesOut, nodesIn, sessions, behind, ingested, rejected, roundTrips float64
+	}
 	bySpace := map[string]*sums{}
 	for _, sp := range st.Spaces {
 		bySpace[sp.Name] = &sums{}
@@ -159,6 +164,9 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 			s.nodesOut += float64(ss.NodesSent)
 			s.nodesIn += float64(ss.NodesReceived)
 			s.sessions += float64(ss.Sessions)
+			s.ingested += float64(ss.NodesApplied)
+			s.rejected += float64(ss.NodesRejected)
+			s.roundTrips += float64(ss.RoundTrips)
 			if ss.Behind > 0 {
 				s.behind++
 			}
@@ -171,6 +179,9 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descNodesOut, s.nodesOut, name)
 		counter(descNodesIn, s.nodesIn, name)
 		counter(descSessions, s.sessions, name)
+		counter(descIngested, s.ingested, name)
+		counter(descRejected, s.rejected, name)
+		counter(descRoundTrips, s.roundTrips, name)
 		gauge(descBehind, s.behind, name)
 	}
 }

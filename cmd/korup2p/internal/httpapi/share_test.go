@@ -239,6 +239,12 @@ func TestJoinConnects(t *testing.T) {
 			t.Fatalf("peer address %q: want a loopback multiaddr ending in /p2p/%s", addr, a.n.ID())
 		}
 	}
+	// The joiner synced: /metrics counts the sessions' nodes ingested and round trips.
+	if status, body := b.do(t, "GET", "/metrics", ""); status != http.StatusOK ||
+		!strings.Contains(string(body), "korup2p_sync_nodes_ingested_total{") ||
+		!strings.Contains(string(body), "korup2p_sync_round_trips_total{") {
+		t.Fatalf("metrics after a sync: %d\n%s", status, body)
+	}
 }
 
 func mustRequest(t testing.TB, method, url string, body io.Reader) *http.Request {
