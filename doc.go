@@ -43,6 +43,18 @@
 // ancestor was folded merge against the state at the cut. The zero Retention, the
 // default, keeps everything.
 //
+// # Network
+//
+// With Options.Network set, a Node is a peer: one libp2p host, gossip of every
+// local write (published after it is acknowledged) and of heads, the sync protocol
+// and mDNS (see NetworkOptions, Connect, Invite, Join, NetworkStats). An embedded
+// Node without it is a local replica: DESIGN.md gives every daemon a host, and the
+// daemon (cmd/korup2p) turns it on; a library user opts in, so that embedding
+// korup2p never opens sockets or multicasts by surprise. Nodes from peers are
+// stored as they arrive but not fsynced on their own: nothing was acknowledged for
+// them, the next local write's sync covers them, and a crash before it loses only
+// what the next sync fetches again.
+//
 // # Errors
 //
 // Bad input is rejected before anything is written, with a *KeyError wrapping
