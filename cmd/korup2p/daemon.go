@@ -20,6 +20,7 @@ import (
 
 	"github.com/korup2p/korup2p"
 	"github.com/korup2p/korup2p/cmd/korup2p/internal/httpapi"
+	"github.com/korup2p/korup2p/internal/atomicfile"
 	"github.com/korup2p/korup2p/internal/dirlock"
 )
 
@@ -168,11 +169,11 @@ func (c *cli) runDaemon(cfg daemonConfig) (err error) {
 	}
 	apiPath, tokenPath := filepath.Join(c.dataDir, apiFile), filepath.Join(c.dataDir, tokenFile)
 	// The token first: a client that finds DATA/api finds the token with it.
-	if err := writeFileAtomic(tokenPath, []byte(token+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(tokenPath, []byte(token+"\n"), 0o600); err != nil {
 		ln.Close()
 		return fmt.Errorf("write the API token: %w", err)
 	}
-	if err := writeFileAtomic(apiPath, []byte(ln.Addr().String()+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(apiPath, []byte(ln.Addr().String()+"\n"), 0o600); err != nil {
 		ln.Close()
 		return fmt.Errorf("write the API address: %w", err)
 	}
@@ -238,26 +239,4 @@ func newToken() (string, error) {
 		return "", fmt.Errorf("API token: %w", err)
 	}
 	return hex.EncodeToString(b), nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a rename, so a
-// reader never sees half of it.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
