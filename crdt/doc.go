@@ -25,6 +25,15 @@
 // again is a conflict (won by rank), not a fast-forward. This is the DESIGN.md rule
 // as written; pairwise merging would need per-field provenance.
 //
+// Void versions: a Reader that implements [Voider] marks some nodes void — stored,
+// so every peer's DAG converges and their descendants still ingest, but without
+// effect (access control voids a write made under a revoked capability). A void
+// version is transparent: every key reads as if its op did not exist and every prev
+// naming it named its own prevs instead, recursively — so its value never surfaces
+// (not as a head, a merge base, a patch target, or a conflict's loser), and History
+// leaves it out. Void is asked about the key-heads and the versions a merge visits,
+// memoised per read; Read never walks the key's history for it.
+//
 // Time travel: [ReadAt] reads the nodes with clock ≤ T (a causally closed cut, since
 // a node's clock is after its parents'); [ReadAsOf] reads the ancestors of given space
 // heads. [History] lists versions oldest first; [Diff] compares two versions.

@@ -66,13 +66,23 @@ func Read(r Reader, key string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	return newEval(r, key, nil).state(heads)
+	e := newEval(r, key, nil)
+	if heads, err = e.visible(heads); err != nil {
+		return State{}, err
+	}
+	return e.state(heads)
 }
 
 // Merge returns the state of key merging exactly the given versions of it, in any
-// order: what Read returns when they are the key-heads.
+// order: what Read returns when they are the key-heads. A void version among them
+// (see [Voider]) is replaced by its prevs, transparently.
 func Merge(r Reader, key string, versions []cid.Cid) (State, error) {
-	return newEval(r, key, nil).state(versions)
+	e := newEval(r, key, nil)
+	versions, err := e.visible(versions)
+	if err != nil {
+		return State{}, err
+	}
+	return e.state(versions)
 }
 
 // ReadAt returns the state of key as of clock t: the state of the nodes whose clock is
@@ -83,6 +93,7 @@ func ReadAt(r Reader, key string, t dag.Timestamp) (State, error) {
 
 // ReadWhere returns the state of key over the versions keep accepts, which must be
 // causally closed (a kept version's prevs are kept): the state at a cut of the DAG.
+// A void version (see [Voider]) counts as if keep rejected it, transparently.
 func ReadWhere(r Reader, key string, keep func(*dag.Node) (bool, error)) (State, error) {
 	e := newEval(r, key, keep)
 	heads, err := e.filteredHeads()
@@ -171,31 +182,39 @@ type Version struct {
 	Distilled bool
 }
 
-// History returns every version of key, oldest first (a topological order).
+// History returns every version of key, oldest first (a topological order). Void
+// versions (see [Voider]) are left out; a Prev is the op's own, so it may name one.
 func History(r Reader, key string) ([]Version, error) {
 	hist, err := r.KeyHistory(key)
 	if err != nil {
 		return nil, err
 	}
 	e := newEval(r, key, nil)
-	out := make([]Version, len(hist))
-	for i, c := range hist {
+	out := make([]Version, 0, len(hist))
+	for _, c := range hist {
 		n, op, err := e.version(c)
 		if err != nil {
 			return nil, err
+		}
+		if void, err := e.isVoid(c); err != nil {
+			return nil, err
+		} else if void {
+			continue
 		}
 		v, err := e.value(c)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Version{CID: c, Clock: n.Clock, Author: n.Author, Kind: op.Kind, Prev: op.Prev, Value: v,
-			Distilled: n.IsDistilled()}
+		out = append(out, Version{CID: c, Clock: n.Clock, Author: n.Author, Kind: op.Kind, Prev: op.Prev, Value: v,
+			Distilled: n.IsDistilled()})
 	}
 	return out, nil
 }
 
 // Diff compares the key's value at version from with its value at version to.
-// Either may be cid.Undef, meaning absent (before the first version).
+// Either may be cid.Undef, meaning absent (before the first version). The value at
+// a void version (see [Voider]) is the merged value of its prevs, as if it were not
+// there.
 func Diff(r Reader, key string, from, to cid.Cid) ([]Change, error) {
 	e := newEval(r, key, nil)
 	var vals [2]any
@@ -220,10 +239,20 @@ type eval struct {
 	filter func(*dag.Node) (bool, error) // nil: every version counts
 	nodes  map[cid.Cid]*dag.Node
 	values map[cid.Cid]any
+
+	// voider is r as a Voider, nil when r has no void nodes; void memoises its
+	// answers and voidPrevs the transparent prevs of the void versions met.
+	voider    Voider
+	void      map[cid.Cid]bool
+	voidPrevs map[cid.Cid][]cid.Cid
 }
 
 func newEval(r Reader, key string, filter func(*dag.Node) (bool, error)) *eval {
-	return &eval{r: r, key: key, filter: filter, nodes: map[cid.Cid]*dag.Node{}, values: map[cid.Cid]any{}}
+	e := &eval{r: r, key: key, filter: filter, nodes: map[cid.Cid]*dag.Node{}, values: map[cid.Cid]any{}}
+	if v, ok := r.(Voider); ok {
+		e.voider, e.void, e.voidPrevs = v, map[cid.Cid]bool{}, map[cid.Cid][]cid.Cid{}
+	}
+	return e
 }
 
 // version returns the node c and its op on the key.
@@ -268,27 +297,51 @@ func (e *eval) prevs(op dag.Op) ([]cid.Cid, error) {
 	return out, nil
 }
 
-// Parents implements lca.Graph over the key's own DAG: a version's parents are its prevs.
+// Parents implements lca.Graph over the key's own DAG: a version's parents are its
+// prevs that pass the filter, a void prev replaced by its own parents, recursively.
 func (e *eval) Parents(c cid.Cid) ([]cid.Cid, error) {
+	if ps, ok := e.voidPrevs[c]; ok {
+		return ps, nil
+	}
 	_, op, err := e.version(c)
 	if err != nil {
 		return nil, err
 	}
 	prev, err := e.prevs(op)
-	if err != nil || e.filter == nil {
+	if err != nil || (e.filter == nil && e.voider == nil) {
 		return prev, err
 	}
 	var out []cid.Cid
+	expanded := false
 	for _, p := range prev {
-		n, _, err := e.version(p)
+		if e.filter != nil {
+			n, _, err := e.version(p)
+			if err != nil {
+				return nil, err
+			}
+			if ok, err := e.filter(n); err != nil {
+				return nil, err
+			} else if !ok {
+				continue
+			}
+		}
+		if void, err := e.isVoid(p); err != nil {
+			return nil, err
+		} else if !void {
+			out = append(out, p)
+			continue
+		}
+		pp, err := e.Parents(p)
 		if err != nil {
 			return nil, err
 		}
-		if ok, err := e.filter(n); err != nil {
-			return nil, err
-		} else if ok {
-			out = append(out, p)
-		}
+		out, expanded = append(out, pp...), true
+	}
+	if expanded {
+		out = dag.SortCIDs(out)
+	}
+	if e.void[c] {
+		e.voidPrevs[c] = out
 	}
 	return out, nil
 }
@@ -302,7 +355,8 @@ func (e *eval) Height(c cid.Cid) (uint64, error) {
 	return n.Height, nil
 }
 
-// filteredHeads returns the key-heads among the versions that pass the filter.
+// filteredHeads returns the key-heads among the versions that pass the filter and
+// are not void.
 func (e *eval) filteredHeads() ([]cid.Cid, error) {
 	hist, err := e.r.KeyHistory(e.key)
 	if err != nil {
@@ -320,6 +374,11 @@ func (e *eval) filteredHeads() ([]cid.Cid, error) {
 		} else if !ok {
 			continue
 		}
+		if void, err := e.isVoid(c); err != nil {
+			return nil, err
+		} else if void {
+			continue
+		}
 		in = append(in, c)
 		prev, err := e.Parents(c)
 		if err != nil {
@@ -332,7 +391,8 @@ func (e *eval) filteredHeads() ([]cid.Cid, error) {
 	return dag.SortCIDs(slices.DeleteFunc(in, func(c cid.Cid) bool { return superseded[c] })), nil
 }
 
-// value returns the key's value as of version c alone.
+// value returns the key's value as of version c alone; for a void version, the
+// merged value of its (transparent) prevs.
 func (e *eval) value(c cid.Cid) (any, error) {
 	if v, ok := e.values[c]; ok {
 		return v, nil
@@ -340,6 +400,20 @@ func (e *eval) value(c cid.Cid) (any, error) {
 	_, op, err := e.version(c)
 	if err != nil {
 		return nil, err
+	}
+	if void, err := e.isVoid(c); err != nil {
+		return nil, err
+	} else if void {
+		prev, err := e.Parents(c)
+		if err != nil {
+			return nil, err
+		}
+		v, _, _, err := e.merge(prev)
+		if err != nil {
+			return nil, err
+		}
+		e.values[c] = v
+		return v, nil
 	}
 	var v any
 	switch op.Kind {
