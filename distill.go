@@ -103,7 +103,7 @@ func (sp *space) fold(ctx context.Context, spp *tiers.SpacePlan) ([]tiers.Fold, 
 			return nil, err
 		}
 		sp.mu.RLock()
-		st, err := crdt.ReadWhere(sp.store, k, keep)
+		st, err := crdt.ReadWhere(sp.view(), k, keep)
 		sp.mu.RUnlock()
 		if err != nil {
 			return nil, fmt.Errorf("fold %q: %w", k, err)

@@ -102,11 +102,13 @@ func (n *Node) startNetwork() error {
 	}
 	nw := &network{n: n, opts: o, host: h, sem: make(chan struct{}, maxSyncs), kicks: map[syncKey]*kick{}}
 	nw.ctx, nw.cancel = context.WithCancel(context.Background())
-	if nw.gossip, err = gossip.New(h.Host, &gossip.Options{Warn: warn, Faults: o.Faults}); err != nil {
+	filter := func(p peer.ID, space cid.Cid) bool { return nw.mayServe(p, space) == nil }
+	if nw.gossip, err = gossip.New(h.Host, &gossip.Options{Warn: warn, Faults: o.Faults, PeerFilter: filter}); err != nil {
 		h.Close()
 		return fmt.Errorf("network: %w", err)
 	}
-	nw.sync = syncproto.New(h.Host, &syncproto.Options{})
+	nw.sync = syncproto.New(h.Host, &syncproto.Options{Authorize: nw.mayServe})
+	h.Host.SetStreamHandler(capsProtocol, nw.handleCaps)
 	n.net = nw
 	for _, sp := range n.spaceList() {
 		if err := nw.join(sp); err != nil {
@@ -170,6 +172,7 @@ func (nw *network) peerEvent(ev nethost.PeerEvent) {
 		if nw.n.id < ev.Peer {
 			nw.kick(ev.Peer, sp)
 		}
+		nw.presentAsync(ev.Peer, sp)
 	}
 	nw.wg.Add(1)
 	go func() {
@@ -239,8 +242,8 @@ func (nw *network) publish(sp *space, nodes []*dag.Node) {
 // kick syncs the space with peer p soon: at once if no sync of that pair runs, or
 // again once the running one ends.
 func (nw *network) kick(p peer.ID, sp *space) {
-	if nw == nil || p == "" || p == nw.n.id {
-		return
+	if nw == nil || p == "" || p == nw.n.id || nw.mayServe(p, sp.id()) != nil {
+		return // a sync sends our nodes: only to peers that may read them
 	}
 	key := syncKey{p, sp.id()}
 	nw.mu.Lock()
@@ -331,6 +334,9 @@ func (n *Node) SyncWith(ctx context.Context, p peer.ID, spaceName string) (syncp
 	sp, err := n.space(spaceName)
 	if err != nil {
 		return syncproto.Result{}, err
+	}
+	if err := n.net.mayServe(p, sp.id()); err != nil {
+		return syncproto.Result{}, fmt.Errorf("sync %s with %s: %w", sp.name, p, err)
 	}
 	return n.net.sync.Sync(ctx, p, sp.id())
 }

@@ -20,15 +20,17 @@ import (
 // Node is one korup2p peer's replica: its spaces, their stores, the write path and
 // the hot cache. It is safe for concurrent use. Open it with Open; Close it with Close.
 type Node struct {
-	opts  Options
-	dir   string
-	log   *log.Logger
-	key   crypto.PrivKey
-	id    peer.ID
-	store storage
-	lock  *dirlock.Lock // nil in memory
-	hot   *lru.Cache[cacheKey, *entryState]
-	subs  *hub
+	opts    Options
+	dir     string
+	log     *log.Logger
+	key     crypto.PrivKey
+	id      peer.ID
+	store   storage
+	lock    *dirlock.Lock // nil in memory
+	hot     *lru.Cache[cacheKey, *entryState]
+	subs    *hub
+	denials denials  // nodes from peers that access control refused
+	accs    sync.Map // space ID → *access of each restricted space attached
 
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc

@@ -125,7 +125,7 @@ func (sp *space) state(key string) (*entryState, error) {
 	if e, ok := sp.n.hot.Get(ck); ok {
 		return e, nil
 	}
-	st, err := crdt.Read(sp.store, key)
+	st, err := crdt.Read(sp.view(), key)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (sp *space) wrote(node *dag.Node, op dag.Op, tree any, old *entryState, eve
 	default:
 		return nil // a delete of an absent key changes nothing visible
 	}
-	if sp.n.subs.watching(sp.name, op.Key) {
+	if !dag.IsSysKey(op.Key) && sp.n.subs.watching(sp.name, op.Key) {
 		ev.Value = cur.entry.Value
 		*events = append(*events, ev)
 	}
@@ -223,14 +223,14 @@ func (n *Node) GetAtClock(ctx context.Context, spaceName, key string, ts dag.Tim
 		if err := sp.beforeCut(ts); err != nil {
 			return crdt.State{}, err
 		}
-		return crdt.ReadAt(sp.store, key, ts)
+		return crdt.ReadAt(sp.view(), key, ts)
 	})
 }
 
 // GetAsOf returns key's state as of the given space heads (see Heads): the state of
 // their ancestors.
 func (n *Node) GetAsOf(ctx context.Context, spaceName, key string, heads []cid.Cid) (Entry, error) {
-	return n.readPast("get", spaceName, key, func(sp *space) (crdt.State, error) { return crdt.ReadAsOf(sp.store, key, heads) })
+	return n.readPast("get", spaceName, key, func(sp *space) (crdt.State, error) { return crdt.ReadAsOf(sp.view(), key, heads) })
 }
 
 func (n *Node) readPast(op, spaceName, key string, read func(*space) (crdt.State, error)) (Entry, error) {
@@ -276,7 +276,7 @@ func (n *Node) History(ctx context.Context, space, key string) ([]Version, error
 		return nil, keyErr("history", space, key, err)
 	}
 	defer unlock()
-	hist, err := crdt.History(sp.store, key)
+	hist, err := crdt.History(sp.view(), key)
 	if err != nil {
 		return nil, keyErr("history", space, key, err)
 	}
@@ -310,7 +310,7 @@ func (n *Node) Diff(ctx context.Context, space, key string, from, to cid.Cid) ([
 		return nil, keyErr("diff", space, key, err)
 	}
 	defer unlock()
-	changes, err := crdt.Diff(sp.store, key, from, to)
+	changes, err := crdt.Diff(sp.view(), key, from, to)
 	if err != nil {
 		return nil, keyErr("diff", space, key, fmt.Errorf("%w: %v", ErrInvalidVersion, err))
 	}

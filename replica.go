@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/distinctions"
 	"github.com/korup2p/korup2p/net/gossip"
@@ -184,12 +185,30 @@ func (sp *space) ingest(from peer.ID, nodes []*dag.Node) (syncproto.IngestResult
 	var events []Event
 	sp.mu.Lock()
 	r, failed := sp.ingester.AddBatch(nodes) // one WAL append and index batch
+	if sp.acc != nil {
+		changed := false
+		for _, a := range r.Applied {
+			changed = sp.acc.note(a) || changed
+		}
+		if changed {
+			sp.n.hot.Clear() // what a revocation voids reads differently
+			sp.n.net.revoked(sp)
+		}
+		for _, a := range r.Applied {
+			if void, err := sp.acc.Void(a); err == nil && void {
+				sp.n.denials.add(caps.ReasonRevoked, true)
+				sp.n.log.Warn("a write concurrent with a revocation has no effect", "space", sp.name, "peer", from,
+					"node", a.CID(), "author", a.Author)
+			}
+		}
+	}
 	for _, a := range r.Applied {
 		sp.applied(a, &events)
 	}
 	res.Applied += len(r.Applied)
 	res.Rejected += len(r.Rejected)
 	for _, v := range r.Rejected {
+		sp.n.denials.add(reasonOf(v), false)
 		sp.n.log.Warn("rejected a node from a peer", "space", sp.name, "peer", from, "err", v)
 	}
 	res.Missing = sp.ingester.Missing()
@@ -244,7 +263,7 @@ func (sp *space) applied(n *dag.Node, events *[]Event) {
 
 // ValidateNode implements gossip.Handler: the node's format and signature, its
 // space, and whether it is new.
-func (g gossipHandler) ValidateNode(_ peer.ID, block []byte) (gossip.Verdict, any) {
+func (g gossipHandler) ValidateNode(from peer.ID, block []byte) (gossip.Verdict, any) {
 	sp := g.sp
 	n, err := dag.Decode(block, distinctions.Limits{MaxBytes: sp.n.maxNodeBytes()})
 	if err != nil || !n.SpaceID().Equals(sp.id()) {
@@ -252,6 +271,17 @@ func (g gossipHandler) ValidateNode(_ peer.ID, block []byte) (gossip.Verdict, an
 	}
 	if ok, err := sp.store.Has(n.CID()); err != nil || ok {
 		return gossip.Ignore, nil
+	}
+	if sp.acc != nil {
+		if err := sp.acc.precheck(sp.store, n); err != nil {
+			r := reasonOf(err)
+			if r == caps.ReasonBrokenChain {
+				return gossip.Ignore, nil // its tokens may not have reached us yet: a sync brings both
+			}
+			sp.n.denials.add(r, false)
+			sp.n.log.Warn("rejected a gossiped node", "space", sp.name, "peer", from, "node", n.CID(), "err", err)
+			return gossip.Reject, nil // not forwarded
+		}
 	}
 	return gossip.Accept, n
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/korup2p/korup2p/crdt"
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/distinctions"
 )
@@ -46,6 +47,8 @@ type space struct {
 
 	ingester *dag.Ingester // nodes from peers; guarded by mu
 	items    items         // the node set, for reconciliation
+
+	acc *access // a restricted space's access state; nil for an open space
 }
 
 func (sp *space) id() cid.Cid { return sp.g.CID() }
@@ -169,7 +172,6 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 	}
 	n.nextOrd++
 	sp := &space{n: n, ord: n.nextOrd, name: name, g: g, info: info, store: st, queue: make(chan *writeReq, writeQueue)}
-	sp.ingester = dag.NewIngester(st, g.CID(), &dag.IngestOptions{Limits: distinctions.Limits{MaxBytes: n.maxNodeBytes()}})
 	if ok, err := st.Has(g.CID()); err != nil {
 		return nil, err
 	} else if !ok {
@@ -180,6 +182,15 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 			return nil, err
 		}
 	}
+	authorize := openAuthorize
+	if !info.Open {
+		if sp.acc, err = newAccess(st, g.CID(), info.Owner, n.id); err != nil {
+			return nil, err
+		}
+		authorize = sp.acc.authorize
+		n.accs.Store(g.CID(), sp.acc)
+	}
+	sp.ingester = dag.NewIngester(st, g.CID(), &dag.IngestOptions{Limits: distinctions.Limits{MaxBytes: n.maxNodeBytes()}, Authorize: authorize})
 	if err := sp.loadCut(); err != nil {
 		return nil, err
 	}
@@ -208,4 +219,33 @@ func (n *Node) attach(name string, g *dag.Node) (*space, error) {
 // maxNodeBytes bounds a node's encoding: a batch may carry many values.
 func (n *Node) maxNodeBytes() int {
 	return max(4*n.opts.MaxValueSize, distinctions.DefaultLimits.MaxBytes)
+}
+
+// openAuthorize is the Ingester's Authorize hook of an open space: anyone may write
+// anything but the reserved keys, which only korup2p writes, and only in a
+// restricted space.
+func openAuthorize(_ dag.Store, n *dag.Node) error {
+	for _, op := range n.Ops {
+		if dag.IsSysKey(op.Key) {
+			return fmt.Errorf("%s is reserved: an open space holds no capabilities", op.Key)
+		}
+	}
+	return nil
+}
+
+// voidReader is a restricted space's store as package crdt reads it: nodes that
+// access control voids write nothing (crdt.Voider).
+type voidReader struct {
+	dag.Store
+	acc *access
+}
+
+func (r voidReader) Void(n *dag.Node) (bool, error) { return r.acc.Void(n) }
+
+// view returns the store as reads see it.
+func (sp *space) view() crdt.Reader {
+	if sp.acc == nil {
+		return sp.store
+	}
+	return voidReader{sp.store, sp.acc}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/distinctions"
 )
@@ -41,6 +42,7 @@ const (
 )
 
 type writeReq struct {
+	cap   cid.Cid // the capability the write uses (restricted spaces, unless the owner's)
 	ops   []dag.Op
 	trees []any // the parsed value of each op (nil for del), to materialise without decoding
 	bytes int
@@ -97,6 +99,48 @@ func (n *Node) write(ctx context.Context, verb, spaceName string, ops []Op) (Wri
 		req.ops[i], req.trees[i] = d, tree
 		req.bytes += len(d.Value) + len(d.Key)
 	}
+	if sp.acc != nil {
+		keys := make([]string, len(ops))
+		for i, op := range ops {
+			keys[i] = op.Key
+		}
+		if req.cap, err = sp.acc.leafFor(n.id, caps.Write, keys, nil, n.opts.Now()); err != nil {
+			if len(ops) == 1 {
+				return WriteResult{}, keyErr(verb, spaceName, ops[0].Key, err)
+			}
+			return WriteResult{}, fmt.Errorf("%s %s: %w", verb, spaceName, err)
+		}
+	}
+	return sp.submit(ctx, req, verb, spaceName, ops)
+}
+
+// writeSys writes reserved ops (tokens, revocations) of a restricted space: any
+// member may publish them; whether they count is decided by what they say.
+func (sp *space) writeSys(ctx context.Context, ops []dag.Op) (WriteResult, error) {
+	leaf, err := sp.acc.leafFor(sp.n.id, caps.Read, nil, nil, sp.n.opts.Now())
+	if err != nil {
+		return WriteResult{}, err
+	}
+	return sp.writeSysWith(ctx, ops, leaf)
+}
+
+// writeSysWith writes reserved ops under the capability leaf (cid.Undef: none, as
+// the owner), which ops may carry themselves.
+func (sp *space) writeSysWith(ctx context.Context, ops []dag.Op, leaf cid.Cid) (WriteResult, error) {
+	var err error
+	req := &writeReq{cap: leaf, ops: ops, trees: make([]any, len(ops)), done: make(chan writeDone, 1)}
+	for i, op := range ops {
+		if req.trees[i], err = distinctions.DecodeValue(op.Value, distinctions.DefaultLimits); err != nil {
+			return WriteResult{}, err
+		}
+		req.bytes += len(op.Value) + len(op.Key)
+	}
+	return sp.submit(ctx, req, "write", sp.name, nil)
+}
+
+// submit queues req for the space's writer and waits for its outcome.
+func (sp *space) submit(ctx context.Context, req *writeReq, verb, spaceName string, ops []Op) (WriteResult, error) {
+	n := sp.n
 	select {
 	case sp.queue <- req:
 	case <-ctx.Done():
@@ -221,7 +265,7 @@ func (sp *space) commit(batch []*writeReq) {
 	var groups []*group
 	keys := map[string]bool{}
 	for _, r := range batch {
-		overlap := len(groups) == 0
+		overlap := len(groups) == 0 || !groups[len(groups)-1].reqs[0].cap.Equals(r.cap)
 		for _, op := range r.ops {
 			overlap = overlap || keys[op.Key]
 		}
@@ -245,7 +289,7 @@ func (sp *space) commit(batch []*writeReq) {
 			ops = append(ops, r.ops...)
 			trees = append(trees, r.trees...)
 		}
-		g.node, g.err = sp.apply(ops, trees, &events)
+		g.node, g.err = sp.apply(ops, trees, g.reqs[0].cap, &events)
 	}
 	sp.mu.Unlock()
 
@@ -273,7 +317,7 @@ func (sp *space) commit(batch []*writeReq) {
 
 // apply builds, signs and stores one node of ops on the current heads, then caches
 // the new state of every key it wrote. trees[i] is ops[i]'s parsed value. sp.mu is held.
-func (sp *space) apply(ops []dag.Op, trees []any, events *[]Event) (*dag.Node, error) {
+func (sp *space) apply(ops []dag.Op, trees []any, capability cid.Cid, events *[]Event) (*dag.Node, error) {
 	heads, err := sp.store.Heads()
 	if err != nil {
 		return nil, err
@@ -292,7 +336,7 @@ func (sp *space) apply(ops []dag.Op, trees []any, events *[]Event) (*dag.Node, e
 		}
 		ops[i].Prev = olds[i].entry.Heads
 	}
-	node, err := dag.NewNode(dag.Draft{Space: sp.id(), Parents: parents, Ops: ops, ValuesCanonical: true}, &sp.clock,
+	node, err := dag.NewNode(dag.Draft{Space: sp.id(), Parents: parents, Ops: ops, Cap: capability, ValuesCanonical: true}, &sp.clock,
 		sp.n.opts.Now().UnixNano(), sp.n.key, distinctions.Limits{MaxBytes: sp.n.maxNodeBytes()})
 	if err != nil {
 		return nil, err
@@ -304,6 +348,10 @@ func (sp *space) apply(ops []dag.Op, trees []any, events *[]Event) (*dag.Node, e
 		return nil, err
 	}
 	sp.addItem(node)
+	if sp.acc != nil && sp.acc.note(node) {
+		sp.n.hot.Clear() // what a revocation voids reads differently
+		sp.n.net.revoked(sp)
+	}
 	for i, op := range ops {
 		if err := sp.wrote(node, op, trees[i], olds[i], events); err != nil {
 			return nil, err

@@ -223,7 +223,7 @@ func TestInviteJoin(t *testing.T) {
 	if _, err := a.Put(ctx, "team", "plan/1", []byte(`"ship it"`)); err != nil {
 		t.Fatal(err)
 	}
-	ticket, err := a.Invite("team")
+	ticket, err := a.Invite(context.Background(), "team", korup2p.InviteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

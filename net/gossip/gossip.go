@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,12 @@ type Options struct {
 	// Faults simulate a lossy, slow network on the messages this peer receives
 	// (tests and the testnet); the zero value injects none.
 	Faults Faults
+	// PeerFilter, if set, says whether peer p may be in a space's mesh: pubsub
+	// neither grafts, gossips to, nor answers IWANTs of a peer it refuses, and
+	// publishing goes to mesh peers only (flood publishing, which ignores the
+	// filter, is off). Restricted spaces serve their nodes only to readers this
+	// way. It is called often (every heartbeat, per peer and topic): keep it cheap.
+	PeerFilter func(p peer.ID, space cid.Cid) bool
 }
 
 // Faults are injected network faults: each received message is dropped with
@@ -120,7 +127,24 @@ func New(h host.Host, opts *Options) (*Service, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	mesh := newMeshTracer()
-	ps, err := pubsub.NewGossipSub(ctx, h,
+	opt := []pubsub.Option{
+		pubsub.WithFloodPublish(true), // our own writes reach every topic peer at once
+	}
+	if o.PeerFilter != nil {
+		var names sync.Map // topic → space
+		opt = []pubsub.Option{pubsub.WithFloodPublish(false), pubsub.WithPeerFilter(func(p peer.ID, topic string) bool {
+			if sp, ok := names.Load(topic); ok {
+				return o.PeerFilter(p, sp.(cid.Cid))
+			}
+			sp, err := cid.Decode(strings.TrimPrefix(topic, topicPrefix))
+			if err != nil {
+				return false
+			}
+			names.Store(topic, sp)
+			return o.PeerFilter(p, sp)
+		})}
+	}
+	ps, err := pubsub.NewGossipSub(ctx, h, append(opt,
 		pubsub.WithRawTracer(mesh),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string {
 			sum := sha256.Sum256(m.Data)
@@ -131,8 +155,7 @@ func New(h host.Host, opts *Options) (*Service, error) {
 		// Nodes carry their author's signature already; signing every message again
 		// would cost a signature per write and a verification per message and peer.
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
-		pubsub.WithFloodPublish(true), // our own writes reach every topic peer at once
-	)
+	)...)
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("gossip: %w", err)
@@ -143,7 +166,9 @@ func New(h host.Host, opts *Options) (*Service, error) {
 }
 
 // Topic returns the topic name of a space.
-func Topic(space cid.Cid) string { return "/korup2p/space/" + space.String() }
+func Topic(space cid.Cid) string { return topicPrefix + space.String() }
+
+const topicPrefix = "/korup2p/space/"
 
 // Join subscribes to the space's topic and delivers its messages to handler until
 // Leave or Close. Joining a space twice is an error.
