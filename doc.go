@@ -55,6 +55,45 @@
 // them, the next local write's sync covers them, and a crash before it loses only
 // what the next sync fetches again.
 //
+// # Access
+//
+// An open space is readable and writable by anyone who reaches a peer holding it. A
+// restricted space is owned by its creator (named in its genesis); anyone else needs
+// a capability token (package caps) delegated from the owner: Grant issues one,
+// Revoke withdraws one and everything delegated from it, Capabilities lists them,
+// and Invite puts one in a ticket that Join redeems. Tokens and revocations are
+// nodes of the space (keys _korup2p/caps/<CID> and _korup2p/revocations/<CID>), so
+// they sync like data, and every peer decides from the nodes it holds, the same way:
+//
+//   - Writes. A node from a peer (sync, gossip or Import) is stored only if its
+//     author is the owner or names (Node.Cap) a chain that gives it Write on every
+//     key it writes, valid at the node's own clock; tokens must be held in the space
+//     or carried by the node. A node that only publishes tokens or revocations needs
+//     Read. Refusals name a caps.Reason, are logged, counted (AccessStats) and
+//     score the sending peer down (sync); gossip does not forward them. Local writes
+//     are checked the same way before they are made (ErrDenied).
+//   - Revocation. A revocation counts if its issuer issued the token, owns the
+//     space, or holds Admin over the token's keys; revocations are judged in causal
+//     order, so one by an admin already revoked does not count. A write whose chain a
+//     counted revocation withdraws is refused when the revocation is in its causal
+//     past. When the two are concurrent, the write is stored but void: it writes
+//     nothing, on every peer, whichever arrived first (crdt.Voider). Rejecting it
+//     instead would split the DAG between peers that had accepted it (and built
+//     on it) before the revocation reached them and peers that had not.
+//   - Reads. The sync protocol serves a restricted space, and pubsub's peer filter
+//     admits to its gossip mesh, only peers that may read it: the owner and holders
+//     of a valid Read (or higher) token, held in the space or presented in the
+//     capability exchange (/korup2p/caps/1.0.0) that peers run when they connect and
+//     when one joins a space. Key patterns limit writes, not reads: nodes are the
+//     unit of replication and one may carry any keys. A peer that loses its last
+//     read capability is dropped from the mesh. A restricted space takes a
+//     snapshot (see Distillation) only from its owner, since folded state cannot be
+//     checked against capabilities.
+//
+// Time in a capability check is the writing node's clock, so every peer judges a
+// write alike whenever it arrives; a writer can date a node no earlier than its
+// parents, so an expired writer can only add writes concurrent with its past ones.
+//
 // # Errors
 //
 // Bad input is rejected before anything is written, with a *KeyError wrapping

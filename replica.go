@@ -117,6 +117,11 @@ func (sp *space) Block(c cid.Cid) ([]byte, error) {
 	return n.Bytes(), nil
 }
 
+// TrustSnapshot implements syncproto.SnapshotTruster: a restricted space takes a
+// snapshot only from its owner, since the state folded into one cannot be checked
+// against the capabilities of the writes it folds.
+func (sp *space) TrustSnapshot(p peer.ID) bool { return sp.acc == nil || p == sp.info.Owner }
+
 // Snapshot implements syncproto.Replica.
 func (sp *space) Snapshot() (cid.Cid, []cid.Cid, error) {
 	cut := sp.cut.Load()

@@ -38,6 +38,14 @@ type Replica interface {
 	InstallSnapshot(root cid.Cid, blocks map[cid.Cid][]byte) error
 }
 
+// SnapshotTruster is implemented by a Replica that takes snapshots from some peers
+// only. A snapshot's folded state cannot be checked node by node, so a replica whose
+// writes are access-controlled takes one only from a peer it trusts (korup2p: the
+// owner of a restricted space); from others it syncs nodes alone.
+type SnapshotTruster interface {
+	TrustSnapshot(p peer.ID) bool
+}
+
 // IngestResult is the outcome of Replica.Ingest.
 type IngestResult struct {
 	Applied  int       // nodes stored

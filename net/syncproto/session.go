@@ -175,6 +175,9 @@ func (ss *session) needSnapshot(theirs *helloMsg, ours cid.Cid) (bool, error) {
 	if theirs.Snap == nil || theirs.CutServed || theirs.Snap.Cid.Equals(ours) {
 		return false, nil
 	}
+	if t, ok := ss.rep.(SnapshotTruster); ok && !t.TrustSnapshot(ss.peer) {
+		return false, nil
+	}
 	for _, l := range theirs.Cut {
 		ok, err := ss.rep.Has(l.Cid)
 		if err != nil {
