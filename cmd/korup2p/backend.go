@@ -48,8 +48,15 @@ type backend interface {
 	// DAGNode returns node c of the space as JSON (see nodeJSON).
 	DAGNode(ctx context.Context, space string, c cid.Cid) (json.RawMessage, error)
 
-	// Invite returns an invite ticket for the space (korup2p.Node.Invite).
-	Invite(ctx context.Context, space string) (string, error)
+	// Invite returns an invite ticket for the space, carrying the capability o
+	// says (korup2p.Node.Invite).
+	Invite(ctx context.Context, space string, o korup2p.InviteOptions) (string, error)
+	// Grant issues a capability token in a restricted space (korup2p.Node.Grant).
+	Grant(ctx context.Context, space string, g korup2p.Grant) (korup2p.Capability, error)
+	// Revoke withdraws the capability token id and everything delegated from it.
+	Revoke(ctx context.Context, space string, id cid.Cid) (korup2p.RevocationInfo, error)
+	// Capabilities lists the capability tokens held in the space, oldest first.
+	Capabilities(ctx context.Context, space string) ([]korup2p.Capability, error)
 	// Join adds the space a ticket names, or the open space of that name, under the
 	// ticket's name or as if not empty; a daemon connects to the inviter too.
 	Join(ctx context.Context, ticketOrName, as string) (korup2p.SpaceInfo, error)
@@ -96,13 +103,11 @@ func (c *cli) withBackend(fn func(ctx context.Context, b backend) error) error {
 //   - DATA/api names an address that answers: the daemon there;
 //   - otherwise the store in DATA, opened directly, without the network.
 func (c *cli) openBackend() (backend, error) {
-	if c.api != "" {
-		if err := pingAPI(c.api); err != nil {
-			return nil, fmt.Errorf("no daemon answers at %s (--api): %w", c.api, err)
-		}
-		return c.remote(c.api)
+	addr, err := c.daemonAddr()
+	if err != nil {
+		return nil, err
 	}
-	if addr, ok := c.runningDaemon(); ok {
+	if addr != "" {
 		return c.remote(addr)
 	}
 	return c.openLocal()
@@ -124,15 +129,44 @@ func (c *cli) runningDaemon() (string, bool) {
 // remote returns the daemon backend at addr, with the token from KORUP2P_API_TOKEN
 // or DATA/api.token.
 func (c *cli) remote(addr string) (backend, error) {
-	token := os.Getenv(apiTokenEnv)
-	if token == "" {
-		b, err := os.ReadFile(filepath.Join(c.dataDir, tokenFile))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("read the API token: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
+	token, err := c.apiToken()
+	if err != nil {
+		return nil, err
 	}
 	return newRemoteBackend(addr, token), nil
+}
+
+// apiToken is the token the CLI presents to a daemon: KORUP2P_API_TOKEN (a master
+// token or a minted one), else DATA/api.token; "" if neither.
+func (c *cli) apiToken() (string, error) {
+	if token := os.Getenv(apiTokenEnv); token != "" {
+		return token, nil
+	}
+	return c.masterToken()
+}
+
+// masterToken is the daemon's master token, DATA/api.token; "" if there is none.
+func (c *cli) masterToken() (string, error) {
+	b, err := os.ReadFile(filepath.Join(c.dataDir, tokenFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read the API token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// daemonAddr is the address of the daemon the commands would use — --api, or
+// DATA/api if a daemon answers there — or "" when they would open the store.
+func (c *cli) daemonAddr() (string, error) {
+	if c.api != "" {
+		if err := pingAPI(c.api); err != nil {
+			return "", fmt.Errorf("no daemon answers at %s (--api): %w", c.api, err)
+		}
+		return c.api, nil
+	}
+	if addr, ok := c.runningDaemon(); ok {
+		return addr, nil
+	}
+	return "", nil
 }
 
 // openLocal opens the store in DATA directly, without the network.

@@ -55,9 +55,14 @@ identity and the space "default".
 It listens for peers on TCP and QUIC port 4001 (any free port if 4001 is taken, or
 --listen), finds peers on the LAN by mDNS (unless --no-mdns), dials the --bootstrap
 peers, and dials nothing else. It serves the HTTP API on 127.0.0.1:4777
-(--api-listen), writes the address it bound to DATA/api and a new bearer token to
-DATA/api.token (0600); the other commands find the daemon there. Logs go to stderr,
-at the level in KORUP2P_LOG (debug, info, warn, error).`,
+(--api-listen) and writes the address it bound to DATA/api; the other commands
+find the daemon there. Logs go to stderr, at the level in KORUP2P_LOG (debug,
+info, warn, error).
+
+The API's master bearer token is DATA/api.token (0600): made on the first start,
+kept by later ones. API tokens minted from it ('korup2p caps token') work until
+it changes: to revoke them all, stop the daemon, delete DATA/api.token and start
+it again.`,
 		Example: `  korup2p daemon
   korup2p daemon --data /var/lib/korup2p --no-mdns --bootstrap /ip4/10.0.0.5/tcp/4001/p2p/12D3KooW…
   korup2p daemon --listen /ip4/0.0.0.0/tcp/4101 --api-listen 127.0.0.1:0
@@ -162,16 +167,20 @@ func (c *cli) runDaemon(cfg daemonConfig) (err error) {
 		logger.Warn("the HTTP API listens beyond loopback: anyone who can reach it and holds the token can read and write",
 			"addr", ln.Addr())
 	}
-	token, err := newToken()
+	apiPath, tokenPath := filepath.Join(c.dataDir, apiFile), filepath.Join(c.dataDir, tokenFile)
+	token, made, err := masterToken(tokenPath)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	apiPath, tokenPath := filepath.Join(c.dataDir, apiFile), filepath.Join(c.dataDir, tokenFile)
 	// The token first: a client that finds DATA/api finds the token with it.
+	// (Written again when kept, so that its mode is 0600 whatever it was.)
 	if err := atomicfile.Write(tokenPath, []byte(token+"\n"), 0o600); err != nil {
 		ln.Close()
 		return fmt.Errorf("write the API token: %w", err)
+	}
+	if made {
+		logger.Info("made a new API master token; tokens minted from an earlier one no longer work", "path", tokenPath)
 	}
 	if err := atomicfile.Write(apiPath, []byte(ln.Addr().String()+"\n"), 0o600); err != nil {
 		ln.Close()
@@ -230,6 +239,23 @@ func hostOf(hostport string) string {
 		return hostport
 	}
 	return h
+}
+
+// masterToken returns the API master token in path if it holds one (64 hex
+// digits), else a new one (made true). Keeping it across starts keeps the API
+// tokens minted from it valid; deleting the file revokes them.
+func masterToken(path string) (token string, made bool, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read the API token: %w", err)
+	}
+	if t := strings.TrimSpace(string(b)); len(t) == 64 {
+		if _, err := hex.DecodeString(t); err == nil {
+			return t, false, nil
+		}
+	}
+	token, err = newToken()
+	return token, err == nil, err
 }
 
 // newToken returns 32 random bytes in hex.

@@ -8,8 +8,10 @@
 //	korup2p ls [PREFIX]   query NAMESPACE --where …   watch [PREFIX]   batch FILE|-
 //	korup2p export FILE|-   import FILE|- [--as NAME]
 //	korup2p id   peers   connect MULTIADDR   status
-//	korup2p space create NAME [--open] | list | invite [--write|--admin] [--for PEER] [--expires D]
+//	korup2p space create NAME [--open] | list | invite [--write|--admin] [--for PEER] [--expires D] [--keys P]…
 //	              | join TICKET|NAME [--as NAME]
+//	korup2p caps grant PEER --can read|write|admin [--keys P]… [--expires D] [--not-before T]
+//	              | revoke CAP_ID | list | token --read|--write|--admin [--space NAME]… [--expires D]
 //	korup2p dag heads | log [--graph] | show CID | dot
 //	korup2p repair   completion bash|zsh|fish   help
 //
@@ -62,9 +64,19 @@
 // "default" space on first start. It listens on /ip4/0.0.0.0/tcp/4001 and
 // /ip4/0.0.0.0/udp/4001/quic-v1 (on ports the system picks, with a warning, if
 // 4001 is taken), runs mDNS unless --no-mdns, and dials only --bootstrap peers and
-// those it finds or is told to connect to. It writes a new 32-byte hex token to
-// DATA/api.token (0600) on every start, then the bound API address to DATA/api, and
-// prints one line with the peer ID, its addresses and the API address.
+// those it finds or is told to connect to. It keeps the API's master token, 32
+// bytes in hex, in DATA/api.token (0600; made on the first start, or when the file
+// is gone), writes the bound API address to DATA/api, and prints one line with the
+// peer ID, its addresses and the API address.
+//
+// # API tokens
+//
+// The master token allows every route. caps token mints tokens of limited ability
+// (read, write, admin), spaces and lifetime for apps (httpapi.MintToken:
+// k2a1.PAYLOAD.MAC, an HMAC keyed by the master token): offline from
+// DATA/api.token, or through a daemon with the token the CLI holds (never wider
+// than it). They are stateless; deleting DATA/api.token before a daemon start
+// rotates the master token and voids them all.
 //
 // # Sharing
 //
@@ -73,5 +85,14 @@
 // and syncs; without one, the space is added and syncs later. export and import
 // move a space as a CAR v1 file (streamed to and from the daemon, or through the
 // Node); a progress bar (schollz/progressbar) shows on stderr for long work when
-// stderr is a terminal and --json is not given. Room is left for caps.
+// stderr is a terminal and --json is not given.
+//
+// # Capabilities
+//
+// In a restricted space, caps grant issues a capability token (korup2p.Node.Grant),
+// caps revoke withdraws one and everything delegated from it, caps list shows the
+// tokens held and their status; an open space refuses them (korup2p.ErrOpenSpace).
+// An invite ticket carries a capability (read by default). A refusal names its
+// rule — "capability denied: REASON: …", a *caps.Denied through the daemon too —
+// and exits 1, as does an API token's refusal ("API token refused (REASON)").
 package main

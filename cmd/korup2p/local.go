@@ -108,8 +108,20 @@ func (l *localBackend) DAGNode(ctx context.Context, space string, c cid.Cid) (js
 
 // Invite makes a ticket without addresses: with the store opened directly, this
 // process is no peer to reach.
-func (l *localBackend) Invite(ctx context.Context, space string) (string, error) {
-	return l.n.Invite(space)
+func (l *localBackend) Invite(ctx context.Context, space string, o korup2p.InviteOptions) (string, error) {
+	return l.n.Invite(ctx, space, o)
+}
+
+func (l *localBackend) Grant(ctx context.Context, space string, g korup2p.Grant) (korup2p.Capability, error) {
+	return l.n.Grant(ctx, space, g)
+}
+
+func (l *localBackend) Revoke(ctx context.Context, space string, id cid.Cid) (korup2p.RevocationInfo, error) {
+	return l.n.Revoke(ctx, space, id)
+}
+
+func (l *localBackend) Capabilities(ctx context.Context, space string) ([]korup2p.Capability, error) {
+	return l.n.Capabilities(space)
 }
 
 // Join adds the space without connecting to anyone: it syncs once a daemon runs

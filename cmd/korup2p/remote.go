@@ -102,8 +102,23 @@ func (r *remoteBackend) DAGNode(ctx context.Context, space string, c cid.Cid) (j
 	return r.c.DAGNode(ctx, space, c)
 }
 
-func (r *remoteBackend) Invite(ctx context.Context, space string) (string, error) {
-	return r.c.Invite(ctx, space)
+func (r *remoteBackend) Invite(ctx context.Context, space string, o korup2p.InviteOptions) (string, error) {
+	return r.c.Invite(ctx, space, o)
+}
+
+// Grant, Revoke and Capabilities return the daemon's refusals as errors that
+// match korup2p.ErrDenied and wrap a *caps.Denied with the reason, as a local
+// Node's do.
+func (r *remoteBackend) Grant(ctx context.Context, space string, g korup2p.Grant) (korup2p.Capability, error) {
+	return r.c.Grant(ctx, space, g)
+}
+
+func (r *remoteBackend) Revoke(ctx context.Context, space string, id cid.Cid) (korup2p.RevocationInfo, error) {
+	return r.c.Revoke(ctx, space, id)
+}
+
+func (r *remoteBackend) Capabilities(ctx context.Context, space string) ([]korup2p.Capability, error) {
+	return r.c.Capabilities(ctx, space)
 }
 
 func (r *remoteBackend) Join(ctx context.Context, ticketOrName, as string) (korup2p.SpaceInfo, error) {

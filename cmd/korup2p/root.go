@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/cmd/korup2p/internal/httpapi"
 )
 
@@ -56,8 +57,19 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "korup2p: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(stderr, "korup2p: %s\n", oneLine(errorText(err)))
 	return exitCode(err)
+}
+
+// errorText is err's message, naming the rule of a capability refusal if the
+// message does not already.
+func errorText(err error) string {
+	msg := err.Error()
+	var d *caps.Denied
+	if errors.As(err, &d) && d.Reason != "" && !strings.Contains(msg, string(d.Reason)) {
+		msg += fmt.Sprintf(" (capability denied: %s)", d.Reason)
+	}
+	return msg
 }
 
 // usageError is bad usage or invalid input: exit code 2.
@@ -191,8 +203,7 @@ Exit codes: 0 success, 1 not found or failed, 2 bad usage or invalid input.`,
 	add(groupData, c.putCmd(), c.getCmd(), c.delCmd(), c.historyCmd(), c.diffCmd(), c.lsCmd(),
 		c.queryCmd(), c.watchCmd(), c.batchCmd(), c.exportCmd(), c.importCmd())
 	add(groupNetwork, c.idCmd(), c.peersCmd(), c.connectCmd())
-	// Room for the lead's caps command (groupAdmin).
-	add(groupAdmin, c.daemonCmd(), c.statusCmd(), c.spaceCmd(), c.dagCmd(), c.repairCmd(), c.completionCmd(root))
+	add(groupAdmin, c.daemonCmd(), c.statusCmd(), c.spaceCmd(), c.capsCmd(), c.dagCmd(), c.repairCmd(), c.completionCmd(root))
 
 	root.SetHelpCommandGroupID(groupAdmin)
 	root.InitDefaultHelpCmd()

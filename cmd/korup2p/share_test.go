@@ -57,25 +57,38 @@ func TestSpaceInviteJoin(t *testing.T) {
 		t.Fatalf("space invite: %+v", r)
 	}
 
-	// The capability flags: checked, then stored nowhere, with a warning.
-	aID := peerID(t, a)
-	r = a.run("space", "invite", "--write", "--for", aID, "--expires", "7d")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "korup2p1") ||
-		!strings.Contains(r.stderr, "warning: --write, --for, --expires not enforced yet") {
+	// Without --for the ticket is a secret, and says so; with it, not.
+	if !strings.Contains(r.stderr, "anyone holding this ticket can join default with read on *: keep it secret") {
+		t.Fatalf("space invite: stderr %q", r.stderr)
+	}
+	bID := peerID(t, b)
+	r = a.run("space", "invite", "--write", "--for", bID, "--expires", "7d", "--keys", "notes/*")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "korup2p1") || strings.Contains(r.stderr, "secret") ||
+		strings.Contains(r.stderr, "not enforced") {
 		t.Fatalf("space invite with capability flags: %+v", r)
 	}
-	if r := a.run("space", "invite", "--help"); !strings.Contains(r.stdout, "grants nothing that the space's name does not") {
+	var capInv struct {
+		Ticket, Space, Can, For, Expires string
+		Keys                             []string
+	}
+	a.okJSON(&capInv, "space", "invite", "--admin", "--for", bID, "--expires", "24h")
+	if capInv.Can != "admin" || capInv.For != bID || capInv.Keys != nil || capInv.Expires == "" {
+		t.Fatalf("space invite --admin --json = %+v", capInv)
+	}
+	if r := a.run("space", "invite", "--help"); !strings.Contains(r.stdout, "Treat such a ticket as a secret") {
 		t.Fatalf("space invite --help: %q", r.stdout)
 	}
 	a.fails(2, "do not go together", "space", "invite", "--write", "--admin")
 	a.fails(2, "not a peer ID", "space", "invite", "--for", "nobody")
 	a.fails(2, "invalid --expires", "space", "invite", "--expires", "soon")
+	a.fails(2, "--keys", "space", "invite", "--keys", "")
 	a.fails(1, "unknown space", "--space", "nope", "space", "invite")
 
 	// b has a "default" of its own: the ticket's name is taken.
 	b.fails(1, "--as", "space", "join", inv.Ticket)
 	var sp spaceOut
 	b.okJSON(&sp, "space", "join", inv.Ticket, "--as", "shared")
+	aID := peerID(t, a)
 	if sp.Name != "shared" || sp.ID != spaceID(t, a, "default") || sp.Open || sp.Owner != aID {
 		t.Fatalf("space join --json = %+v", sp)
 	}

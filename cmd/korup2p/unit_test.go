@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/cmd/korup2p/internal/httpapi"
 )
 
@@ -57,10 +58,30 @@ func TestExitCode(t *testing.T) {
 		{&httpapi.APIError{Status: 404, Err: korup2p.ErrNotFound}, 1},
 		{&httpapi.APIError{Status: 401, Err: httpapi.ErrUnauthorized}, 1},
 		{usagef("bad"), 2},
+		{&httpapi.APIError{Status: 403, Code: httpapi.CodeForbidden, Err: httpapi.ErrForbidden}, 1},
+		{&httpapi.APIError{Status: 403, Code: httpapi.CodeDenied, Err: &caps.Denied{Reason: caps.ReasonRevoked}}, 1},
+		{fmt.Errorf("grant: %w", korup2p.ErrOpenSpace), 1},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestErrorText: a capability refusal names its rule even when its message
+// does not.
+func TestErrorText(t *testing.T) {
+	d := &caps.Denied{Reason: caps.ReasonWrongAudience, Detail: "for another peer"}
+	if got := errorText(fmt.Errorf("put: %w", d)); got != "put: "+d.Error() {
+		t.Errorf("%q", got)
+	}
+	wrapped := &httpapi.APIError{Status: 403, Message: "refused", Err: d}
+	if got := errorText(wrapped); got != "refused (capability denied: wrong-audience)" {
+		t.Errorf("%q", got)
+	}
+	if got := capsError("caps grant", "notes", fmt.Errorf("grant: %w", d)).Error(); got !=
+		"caps grant: capability denied (wrong-audience): for another peer" {
+		t.Errorf("%q", got)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/caps"
 )
 
 // DefaultClientTimeout bounds one request of a Client (a watch stream excepted).
@@ -145,8 +146,14 @@ func readAPIError(resp *http.Response) error {
 		}
 		ew.Error = "daemon: " + ew.Error
 	}
-	return &APIError{Status: resp.StatusCode, Code: ew.Code, Reason: ew.Reason, Message: ew.Error,
-		Err: sentinel(resp.StatusCode, ew.Code, ew.Reason, ew.Error)}
+	err := sentinel(resp.StatusCode, ew.Code, ew.Reason, ew.Error)
+	if d, ok := err.(*caps.Denied); ok && ew.Token != "" {
+		if c, cerr := cid.Decode(ew.Token); cerr == nil {
+			d.Token = c
+			d.Detail = strings.TrimPrefix(d.Detail, "token "+ew.Token+": ") // as caps.Denied.Error words it
+		}
+	}
+	return &APIError{Status: resp.StatusCode, Code: ew.Code, Reason: ew.Reason, Message: ew.Error, Err: err}
 }
 
 // Ping checks that the daemon answers /healthz (no token needed).
@@ -463,13 +470,89 @@ func (c *Client) CreateSpace(ctx context.Context, name string, open bool) (korup
 	return info, d.err
 }
 
-// Invite returns an invite ticket for the space (see korup2p.Node.Invite).
-func (c *Client) Invite(ctx context.Context, space string) (string, error) {
+// Invite returns an invite ticket for the space, granting what o says (see
+// korup2p.Node.Invite); the zero InviteOptions sends no body.
+func (c *Client) Invite(ctx context.Context, space string, o korup2p.InviteOptions) (string, error) {
+	var body []byte
+	if o.Ability != 0 || o.For != "" || o.Keys != nil || !o.Expiry.IsZero() {
+		req := inviteRequestWire{For: peerString(o.For), Keys: o.Keys, Expires: wireTime(o.Expiry)}
+		if o.Ability != 0 {
+			req.Can = o.Ability.String()
+		}
+		body, _ = json.Marshal(req)
+	}
 	var w inviteWire
-	if err := c.do(ctx, c.hc, http.MethodPost, spacePath(space, "/invite"), nil, nil, &w); err != nil {
+	if err := c.do(ctx, c.hc, http.MethodPost, spacePath(space, "/invite"), nil, body, &w); err != nil {
 		return "", err
 	}
 	return w.Ticket, nil
+}
+
+// Grant has the daemon issue a capability token in the space (see
+// korup2p.Node.Grant). A refusal is an error matching korup2p.ErrDenied that
+// wraps a *caps.Denied with the reason; an open space, korup2p.ErrOpenSpace.
+func (c *Client) Grant(ctx context.Context, space string, g korup2p.Grant) (korup2p.Capability, error) {
+	req := grantWire{To: peerString(g.To), Keys: g.Keys, NotBefore: wireTime(g.NotBefore), Expires: wireTime(g.Expiry)}
+	if g.Ability != 0 {
+		req.Can = g.Ability.String()
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return korup2p.Capability{}, err
+	}
+	var w capWire
+	if err := c.do(ctx, c.hc, http.MethodPost, spacePath(space, "/caps"), nil, body, &w); err != nil {
+		return korup2p.Capability{}, err
+	}
+	var d decoder
+	out := d.capability(w)
+	return out, d.err
+}
+
+// Revoke has the daemon revoke the capability token id in the space (see
+// korup2p.Node.Revoke); an ID the space does not hold is korup2p.ErrUnknownCapability.
+func (c *Client) Revoke(ctx context.Context, space string, id cid.Cid) (korup2p.RevocationInfo, error) {
+	var w revocationWire
+	if err := c.do(ctx, c.hc, http.MethodDelete, spacePath(space, "/caps/", url.PathEscape(id.String())), nil, nil, &w); err != nil {
+		return korup2p.RevocationInfo{}, err
+	}
+	var d decoder
+	out := d.revocation(w)
+	return out, d.err
+}
+
+// Capabilities lists the capability tokens held in the space, oldest first (see
+// korup2p.Node.Capabilities).
+func (c *Client) Capabilities(ctx context.Context, space string) ([]korup2p.Capability, error) {
+	var ws []capWire
+	if err := c.do(ctx, c.hc, http.MethodGet, spacePath(space, "/caps"), nil, nil, &ws); err != nil {
+		return nil, err
+	}
+	var d decoder
+	out := make([]korup2p.Capability, len(ws))
+	for i, w := range ws {
+		out[i] = d.capability(w)
+	}
+	return out, d.err
+}
+
+// MintToken has the daemon mint an API token (POST /v1/tokens): never wider than
+// the Client's own (its spaces and expiry by default). o.IssuedAt is ignored: the
+// daemon's clock stamps it. Read the result with UnverifiedTokenClaims.
+func (c *Client) MintToken(ctx context.Context, o TokenOptions) (string, error) {
+	req := tokenRequestWire{Spaces: o.Spaces, Expires: wireTime(o.Expiry)}
+	if o.Ability != 0 {
+		req.Can = o.Ability.String()
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return "", err
+	}
+	var w tokenWire
+	if err := c.do(ctx, c.hc, http.MethodPost, "/v1/tokens", nil, body, &w); err != nil {
+		return "", err
+	}
+	return w.Token, nil
 }
 
 // Join has the daemon join the space a ticket names (or the open space of that

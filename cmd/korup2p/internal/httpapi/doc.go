@@ -6,13 +6,15 @@
 //
 // The routes, their JSON bodies (the wire types, converted to and from the root
 // types at this edge: CIDs, peer IDs and clocks travel as strings), the mapping of
-// root errors to HTTP statuses and back, bearer-token authentication, and the
-// Prometheus registry at /metrics. It owns no state of the store and starts no
+// root errors to HTTP statuses and back, bearer-token authentication and the API
+// tokens of limited ability (token.go, auth.go), and the Prometheus registry at
+// /metrics. It owns no state of the store and starts no
 // goroutines of its own but for a Client's watch streams.
 //
 // # Routes
 //
-// Every route but /healthz requires `Authorization: Bearer TOKEN`. {space} is a
+// Every route but /healthz requires `Authorization: Bearer TOKEN` (see API tokens
+// for what each needs). {space} is a
 // space name or a space ID (the genesis CID string; a name wins if both match);
 // {key...} may hold slashes, escaped (%2F) or not — the Client escapes them when a
 // key has empty, "." or ".." segments, which the router would otherwise clean.
@@ -38,7 +40,11 @@
 //	GET    /v1/spaces/{space}/dag/log          ?limit= → [{cid, parents, height, clock, author, keys, distilled}]
 //	GET    /v1/spaces/{space}/dag/nodes/{cid}  → {cid, space, parents, height, clock, author,
 //	                                              ops: [{key, kind, prev, value}], distilled}
-//	POST   /v1/spaces/{space}/invite           → {ticket}
+//	POST   /v1/spaces/{space}/invite           optional {can, for, keys, expires} → {ticket}
+//	GET    /v1/spaces/{space}/caps             → [{id, issuer, audience, can, keys, not_before, expires,
+//	                                              proof, status, revoked_by}], oldest first
+//	POST   /v1/spaces/{space}/caps             {to, can, keys, not_before, expires} → 201 {id, issuer, …}
+//	DELETE /v1/spaces/{space}/caps/{cid}       → {id, token, issuer}: the revocation
 //	GET    /v1/spaces/{space}/export           → the space as a CAR v1 file (CARContentType)
 //	GET    /v1/spaces                          → [{name, id, open, owner}]
 //	POST   /v1/spaces                          {name, open} → 201 {name, id, open, owner}
@@ -49,6 +55,7 @@
 //	POST   /v1/peers                           {addr} → {peer_id}
 //	GET    /v1/id                              → {peer_id, addrs}
 //	GET    /v1/status                          → {peer_id, addrs, spaces: [...], storage: {...}, hot: {...}, peers, ...}
+//	POST   /v1/tokens                          {can, spaces, expires} → 201 {token, can, spaces, expires}
 //	GET    /metrics                            Prometheus text format
 //	GET    /healthz                            200 "ok", no token
 //
@@ -64,12 +71,42 @@
 // counter). A value field is left out when the root value is absent (a delete)
 // and is null when the value is JSON null.
 //
+// Times in bodies (expires, not_before) are RFC 3339; abilities ("can") are read,
+// write or admin; a capability's status is "valid" or a caps.Reason. An invite
+// body may be absent: a read capability for anyone holding the ticket.
+//
+// # API tokens
+//
+// The master token (ServerOptions.Token; the daemon's DATA/api.token) allows
+// everything. Tokens minted from it (MintToken offline, or POST /v1/tokens by an
+// admin token, never wider than itself) allow an ability, in some spaces, until
+// an expiry: k2a1.base64url(payload).base64url(HMAC-SHA256(SHA-256("korup2p api
+// token v1" || master), payload)), payload {"can", "spaces", "exp", "iat"}. The
+// routes need:
+//
+//	read   every GET (keys, list, history, diff, watch, dag, export, caps, spaces,
+//	       peers, id, status, /metrics) and POST …/query
+//	write  PUT, PATCH, DELETE of keys, POST …/batch, POST /v1/spaces/import
+//	admin  POST /v1/spaces, /v1/spaces/join, …/invite, …/caps, DELETE …/caps/{cid},
+//	       POST /v1/peers, POST /v1/tokens
+//
+// A token limited to spaces reaches only {space} routes of those (by name or ID);
+// GET /v1/spaces, /v1/status and /v1/peers show only them; it may create only a
+// space it names; join, import and /metrics (whose labels name every space) refuse
+// it. A malformed, altered or foreign token is 401 like a wrong master token; a
+// valid one that does not allow the request is 403 forbidden with reason
+// insufficient-ability, wrong-space or expired. Tokens are stateless: replacing
+// the master token voids them all, which is how they are revoked.
+//
 // # Errors
 //
 // An error is {"error": "one line", "code": CODE, "reason": REASON}: 400 invalid
 // (reason key, value, version, query, request, addr or ticket), 401 unauthorized,
-// 404 not_found, no_value_at_time or unknown_space, 409 conflict (the space
-// exists), 410 distilled, 413 too_large (a value over the Node's MaxValueSize, or
+// 403 forbidden (an API token's refusal; reason as above) or denied (a capability
+// check of the Node: korup2p.ErrDenied, reason the caps.Reason, and "token" the
+// capability at fault if any), 404 not_found, no_value_at_time, unknown_space or
+// unknown_capability, 409 conflict (the space exists) or open_space (a capability
+// operation on an open space), 410 distilled, 413 too_large (a value over the Node's MaxValueSize, or
 // a body over ServerOptions.MaxBody or MaxImport), 502 unreachable, 503 closed or
 // no_network, 504 timeout, 500 internal. Bad input is refused before anything is written: the Node validates
 // every key and value first, and this package checks bodies, parameters, batch ops,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/dag"
 	nethost "github.com/korup2p/korup2p/net/host"
 )
@@ -20,33 +21,44 @@ var ErrUnauthorized = errors.New("unauthorized: missing or wrong API token")
 // a body that is not the JSON the route wants, an unknown op.
 var ErrInvalidRequest = errors.New("invalid request")
 
+// ErrForbidden means the daemon refused the request's API token (HTTP 403
+// forbidden): valid, but it does not allow the route (APIError.Reason
+// insufficient-ability), is limited to other spaces (wrong-space) or has expired
+// (expired). A capability check of the Node that refuses is not this but
+// korup2p.ErrDenied.
+var ErrForbidden = errors.New("forbidden by the API token")
+
 // ErrUnreachable means the daemon could not connect to the peer given to Connect.
 var ErrUnreachable = errors.New("peer unreachable")
 
 // The error codes of the API ("code" in an error body).
 const (
-	CodeNotFound       = "not_found"        // 404: no value (korup2p.ErrNotFound), or no such DAG node or route
-	CodeNoValueAtTime  = "no_value_at_time" // 404: korup2p.ErrNoValueAtTime
-	CodeUnknownSpace   = "unknown_space"    // 404: korup2p.ErrUnknownSpace
-	CodeInvalid        = "invalid"          // 400: see Reason
-	CodeUnauthorized   = "unauthorized"     // 401
-	CodeConflict       = "conflict"         // 409: korup2p.ErrSpaceExists
-	CodeDistilled      = "distilled"        // 410: korup2p.ErrDistilled
-	CodeTooLarge       = "too_large"        // 413: a value over MaxValueSize, or a body over MaxBody
-	CodeInternal       = "internal"         // 500
-	CodeUnreachable    = "unreachable"      // 502: Connect could not reach the peer
-	CodeClosed         = "closed"           // 503: korup2p.ErrClosed
-	CodeNoNetwork      = "no_network"       // 503: korup2p.ErrNoNetwork
-	CodeTimeout        = "timeout"          // 504: the request's deadline passed
-	ReasonKey          = "key"              // 400 reason: korup2p.ErrInvalidKey
-	ReasonValue        = "value"            // 400 reason: korup2p.ErrInvalidValue
-	ReasonVersion      = "version"          // 400 reason: korup2p.ErrInvalidVersion
-	ReasonQuery        = "query"            // 400 reason: korup2p.ErrInvalidQuery
-	ReasonRequest      = "request"          // 400 reason: ErrInvalidRequest
-	ReasonPeerAddress  = "addr"             // 400 reason: a malformed peer address (ErrInvalidRequest)
-	ReasonTicket       = "ticket"           // 400 reason: korup2p.ErrInvalidTicket
-	ReasonCAR          = "car"              // 400 reason: korup2p.ErrInvalidCAR
-	ReasonBodyTooLarge = "body"             // 413 reason: the body exceeded MaxBody
+	CodeNotFound       = "not_found"          // 404: no value (korup2p.ErrNotFound), or no such DAG node or route
+	CodeNoValueAtTime  = "no_value_at_time"   // 404: korup2p.ErrNoValueAtTime
+	CodeUnknownSpace   = "unknown_space"      // 404: korup2p.ErrUnknownSpace
+	CodeInvalid        = "invalid"            // 400: see Reason
+	CodeUnauthorized   = "unauthorized"       // 401
+	CodeForbidden      = "forbidden"          // 403: ErrForbidden; reason insufficient-ability, wrong-space or expired
+	CodeDenied         = "denied"             // 403: korup2p.ErrDenied; reason the caps.Reason
+	CodeUnknownCap     = "unknown_capability" // 404: korup2p.ErrUnknownCapability
+	CodeConflict       = "conflict"           // 409: korup2p.ErrSpaceExists
+	CodeOpenSpace      = "open_space"         // 409: korup2p.ErrOpenSpace
+	CodeDistilled      = "distilled"          // 410: korup2p.ErrDistilled
+	CodeTooLarge       = "too_large"          // 413: a value over MaxValueSize, or a body over MaxBody
+	CodeInternal       = "internal"           // 500
+	CodeUnreachable    = "unreachable"        // 502: Connect could not reach the peer
+	CodeClosed         = "closed"             // 503: korup2p.ErrClosed
+	CodeNoNetwork      = "no_network"         // 503: korup2p.ErrNoNetwork
+	CodeTimeout        = "timeout"            // 504: the request's deadline passed
+	ReasonKey          = "key"                // 400 reason: korup2p.ErrInvalidKey
+	ReasonValue        = "value"              // 400 reason: korup2p.ErrInvalidValue
+	ReasonVersion      = "version"            // 400 reason: korup2p.ErrInvalidVersion
+	ReasonQuery        = "query"              // 400 reason: korup2p.ErrInvalidQuery
+	ReasonRequest      = "request"            // 400 reason: ErrInvalidRequest
+	ReasonPeerAddress  = "addr"               // 400 reason: a malformed peer address (ErrInvalidRequest)
+	ReasonTicket       = "ticket"             // 400 reason: korup2p.ErrInvalidTicket
+	ReasonCAR          = "car"                // 400 reason: korup2p.ErrInvalidCAR
+	ReasonBodyTooLarge = "body"               // 413 reason: the body exceeded MaxBody
 )
 
 // APIError is an error the daemon answered with: the HTTP status, the error code
@@ -56,9 +68,9 @@ const (
 type APIError struct {
 	Status  int
 	Code    string
-	Reason  string // for 400: key, value, version, query, request, addr or ticket
+	Reason  string // for 400: key, value, version, query, request, addr or ticket; for 403: see CodeForbidden, CodeDenied
 	Message string
-	Err     error // the sentinel; nil for internal errors
+	Err     error // the sentinel (a *caps.Denied for denied); nil for internal errors
 }
 
 func (e *APIError) Error() string {
@@ -81,8 +93,16 @@ func sentinel(status int, code, reason, msg string) error {
 		return korup2p.ErrUnknownSpace
 	case CodeUnauthorized:
 		return ErrUnauthorized
+	case CodeForbidden:
+		return ErrForbidden
+	case CodeDenied:
+		return deniedOf(reason, msg)
+	case CodeUnknownCap:
+		return korup2p.ErrUnknownCapability
 	case CodeConflict:
 		return korup2p.ErrSpaceExists
+	case CodeOpenSpace:
+		return korup2p.ErrOpenSpace
 	case CodeDistilled:
 		return korup2p.ErrDistilled
 	case CodeTooLarge:
@@ -126,6 +146,8 @@ func sentinel(status int, code, reason, msg string) error {
 	switch status { // a body without a code: a proxy, or the mux's own answers
 	case http.StatusUnauthorized:
 		return ErrUnauthorized
+	case http.StatusForbidden:
+		return ErrForbidden
 	case http.StatusNotFound:
 		return korup2p.ErrNotFound
 	case http.StatusRequestEntityTooLarge:
@@ -134,6 +156,16 @@ func sentinel(status int, code, reason, msg string) error {
 		return ErrInvalidRequest
 	}
 	return nil
+}
+
+// deniedOf rebuilds the *caps.Denied of a denied answer: its reason, and as
+// detail what the message says after it (readAPIError adds the token at fault).
+func deniedOf(reason, msg string) *caps.Denied {
+	d := &caps.Denied{Reason: caps.Reason(reason), Detail: msg}
+	if _, after, ok := strings.Cut(msg, reason+": "); ok && reason != "" {
+		d.Detail = after
+	}
+	return d
 }
 
 // requestError is a request the server rejects before it reaches the Node.
@@ -156,9 +188,18 @@ func badRequest(reason, format string, args ...any) error {
 func classify(err error) (status int, code, reason string) {
 	var re *requestError
 	var addrErr *nethost.AddrError
+	var denied *caps.Denied
 	switch {
 	case errors.As(err, &re):
 		return re.status, re.code, re.reason
+	case errors.As(err, &denied):
+		return http.StatusForbidden, CodeDenied, string(denied.Reason)
+	case errors.Is(err, korup2p.ErrDenied):
+		return http.StatusForbidden, CodeDenied, ""
+	case errors.Is(err, korup2p.ErrOpenSpace):
+		return http.StatusConflict, CodeOpenSpace, ""
+	case errors.Is(err, korup2p.ErrUnknownCapability):
+		return http.StatusNotFound, CodeUnknownCap, ""
 	case errors.Is(err, korup2p.ErrDistilled):
 		return http.StatusGone, CodeDistilled, ""
 	case errors.Is(err, korup2p.ErrNoValueAtTime):

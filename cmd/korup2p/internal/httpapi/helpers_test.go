@@ -52,6 +52,7 @@ func TestMain(m *testing.M) {
 // (what goleak's IgnoreAnyFunction is for).
 var processWide = []string{
 	"created by github.com/libp2p/go-flow-metrics.(*sweeper).start", // libp2p's bandwidth meters
+	"created by os/signal.Notify",                                   // the fuzzing engine's (go test -fuzz)
 }
 
 // goroutines counts the running goroutines but the process-wide ones.
@@ -88,6 +89,7 @@ type fixtureOpts struct {
 	maxBody   int64
 	maxImport int64
 	token     *string // nil: testToken
+	now       func() time.Time
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -114,7 +116,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	// close the server.
 	base, cancel := context.WithCancel(context.Background())
 	ts := httptest.NewUnstartedServer(httpapi.NewServer(n, httpapi.ServerOptions{Token: token, Logger: quiet(),
-		MaxBody: o.maxBody, MaxImport: o.maxImport}))
+		MaxBody: o.maxBody, MaxImport: o.maxImport, Now: o.now}))
 	ts.Config.BaseContext = func(net.Listener) context.Context { return base }
 	ts.Start()
 	t.Cleanup(func() { cancel(); ts.Close() })

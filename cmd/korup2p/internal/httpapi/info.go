@@ -136,6 +136,7 @@ func (s *server) spaceNames() map[string]string {
 func (s *server) handlePeers(w http.ResponseWriter, r *http.Request) {
 	ns := s.n.NetworkStats()
 	names := s.spaceNames()
+	who := principalOf(r)
 	connected := map[peer.ID]bool{}
 	for _, p := range ns.Connected {
 		connected[p] = true
@@ -145,14 +146,17 @@ func (s *server) handlePeers(w http.ResponseWriter, r *http.Request) {
 	for _, p := range ns.Peers {
 		seen[p.Peer] = true
 		pw := peerWire{PeerID: p.Peer.String(), Addrs: nonNil(ns.PeerAddrs[p.Peer]), LatencyMS: latencyMS(ns.Latency[p.Peer]),
-			Connected: connected[p.Peer], Score: p.Score, Spaces: make([]peerSpaceWire, len(p.Spaces))}
+			Connected: connected[p.Peer], Score: p.Score, Spaces: make([]peerSpaceWire, 0, len(p.Spaces))}
 		if !p.BannedUntil.IsZero() {
 			pw.BannedUntil = p.BannedUntil.UTC().Format(time.RFC3339)
 		}
-		for i, ss := range p.Spaces {
+		for _, ss := range p.Spaces {
 			name, ok := names[ss.Space.KeyString()]
 			if !ok {
 				name = ss.Space.String()
+			}
+			if !who.AllowsSpace(name, ss.Space.String()) {
+				continue
 			}
 			sw := peerSpaceWire{Space: name, SpaceID: ss.Space.String(), InSync: ss.InSync, Behind: ss.Behind, Ahead: ss.Ahead,
 				LastError: ss.LastError, Sessions: ss.Sessions, BytesSent: ss.BytesSent, BytesReceived: ss.BytesReceived,
@@ -160,7 +164,7 @@ func (s *server) handlePeers(w http.ResponseWriter, r *http.Request) {
 			if !ss.LastSync.IsZero() {
 				sw.LastSync = ss.LastSync.UTC().Format(time.RFC3339Nano)
 			}
-			pw.Spaces[i] = sw
+			pw.Spaces = append(pw.Spaces, sw)
 		}
 		out = append(out, pw)
 	}
@@ -186,19 +190,23 @@ func (s *server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ns := s.n.NetworkStats()
-	out := statusWire{PeerID: st.PeerID, Addrs: nonNil(s.n.Addrs()), Spaces: make([]spaceStatusWire, len(st.Spaces)),
+	who := principalOf(r)
+	out := statusWire{PeerID: st.PeerID, Addrs: nonNil(s.n.Addrs()), Spaces: make([]spaceStatusWire, 0, len(st.Spaces)),
 		Peers: len(ns.Connected), BytesOut: ns.BytesOut, BytesIn: ns.BytesIn,
 		Hot: hotWire{Entries: st.Hot.Entries, Bytes: st.Hot.Bytes, Budget: st.Hot.Budget, Evictions: st.Hot.Evictions},
 		Storage: storageWire{WALBytes: st.Storage.WALBytes, WALSegments: st.Storage.WALSegments, ColdSegments: st.Storage.ColdSegments,
 			IndexBytes: st.Storage.IndexBytes, Nodes: st.Storage.Nodes, CacheEntries: st.Storage.CacheEntries,
 			CacheBytes: st.Storage.CacheBytes, Replayed: st.Storage.Replayed}}
-	for i, sp := range st.Spaces {
+	for _, sp := range st.Spaces {
+		if !who.AllowsSpace(sp.Name, sp.ID.String()) {
+			continue // a token limited to other spaces
+		}
 		ss := spaceStatusWire{Name: sp.Name, ID: sp.ID.String(), Open: sp.Open, Owner: peerString(sp.Owner), Nodes: sp.Nodes,
 			Heads: cidStrings(sp.Heads)}
 		if cut := sp.Distilled; cut != nil {
 			ss.Distilled = &cutWire{Snapshot: cut.Snapshot.String(), Heads: cidStrings(cut.Heads), Clock: cut.Clock.String()}
 		}
-		out.Spaces[i] = ss
+		out.Spaces = append(out.Spaces, ss)
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }

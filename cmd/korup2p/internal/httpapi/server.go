@@ -2,14 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 	"unicode"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/caps"
 )
 
 // DefaultMaxBody is ServerOptions.MaxBody's default: 8 MiB.
@@ -27,8 +27,9 @@ const DefaultMaxImport = 1 << 30
 
 // ServerOptions configure NewServer.
 type ServerOptions struct {
-	// Token is the bearer token every route but /healthz requires. Required: with
-	// an empty Token, every such route answers 401.
+	// Token is the master bearer token: it allows every route (but /healthz, which
+	// needs none), and the API tokens minted from it (MintToken) allow what they
+	// say. Required: with an empty Token, every route but /healthz answers 401.
 	Token string
 	// Logger receives request logs (debug) and internal errors; default
 	// log.Default().
@@ -41,6 +42,8 @@ type ServerOptions struct {
 	// stops there with 413 too_large; the blocks read before are kept, as a
 	// torn file's would be.
 	MaxImport int64
+	// Now is the clock that judges the expiry of API tokens; default time.Now.
+	Now func() time.Time
 }
 
 // server is the API's http.Handler.
@@ -49,8 +52,10 @@ type server struct {
 	log       *log.Logger
 	maxBody   int64
 	maxImport int64
-	token     [sha256.Size]byte // the token's hash: compared in constant time, whatever the lengths
+	token     [sha256.Size]byte // the master token's hash: compared in constant time, whatever the lengths
+	master    string            // the master token, the key of minted tokens
 	noToken   bool
+	now       func() time.Time
 	mux       *http.ServeMux
 	m         *metrics
 }
@@ -60,7 +65,8 @@ type server struct {
 // its request's context does (the client leaves, or the http.Server's BaseContext
 // is canceled) or when n closes.
 func NewServer(n *korup2p.Node, opts ServerOptions) http.Handler {
-	s := &server{n: n, log: opts.Logger, maxBody: opts.MaxBody, maxImport: opts.MaxImport, token: sha256.Sum256([]byte(opts.Token)), noToken: opts.Token == ""}
+	s := &server{n: n, log: opts.Logger, maxBody: opts.MaxBody, maxImport: opts.MaxImport, token: sha256.Sum256([]byte(opts.Token)),
+		master: opts.Token, noToken: opts.Token == "", now: opts.Now}
 	if s.log == nil {
 		s.log = log.Default()
 	}
@@ -70,36 +76,52 @@ func NewServer(n *korup2p.Node, opts ServerOptions) http.Handler {
 	if s.maxImport <= 0 {
 		s.maxImport = DefaultMaxImport
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.noToken {
 		s.log.Error("HTTP API: no token configured; every authenticated route will answer 401")
 	}
 	s.m = newMetrics(n)
 	mux := http.NewServeMux()
+	// Each route with the ability an API token needs for it (see auth.go); a
+	// {space} route also needs the token to cover the space.
+	route := func(pattern string, need caps.Ability, h http.HandlerFunc) {
+		mux.Handle(pattern, s.guard(need, false, h))
+	}
+	// Routes that reach every space at once: refused to a token limited to spaces.
+	every := func(pattern string, need caps.Ability, h http.HandlerFunc) {
+		mux.Handle(pattern, s.guard(need, true, h))
+	}
 	const sp = "/v1/spaces/{space}"
-	mux.HandleFunc("PUT "+sp+"/keys/{key...}", s.handlePut)
-	mux.HandleFunc("PATCH "+sp+"/keys/{key...}", s.handlePatch)
-	mux.HandleFunc("DELETE "+sp+"/keys/{key...}", s.handleDelete)
-	mux.HandleFunc("GET "+sp+"/keys/{key...}", s.handleGet)
-	mux.HandleFunc("GET "+sp+"/keys", s.handleList)
-	mux.HandleFunc("GET "+sp+"/history/{key...}", s.handleHistory)
-	mux.HandleFunc("GET "+sp+"/diff/{key...}", s.handleDiff)
-	mux.HandleFunc("POST "+sp+"/batch", s.handleBatch)
-	mux.HandleFunc("POST "+sp+"/query", s.handleQuery)
-	mux.HandleFunc("GET "+sp+"/watch", s.handleWatch)
-	mux.HandleFunc("GET "+sp+"/dag/heads", s.handleHeads)
-	mux.HandleFunc("GET "+sp+"/dag/log", s.handleDAGLog)
-	mux.HandleFunc("GET "+sp+"/dag/nodes/{cid}", s.handleDAGNode)
-	mux.HandleFunc("POST "+sp+"/invite", s.handleInvite)
-	mux.HandleFunc("GET "+sp+"/export", s.handleExport)
-	mux.HandleFunc("GET /v1/spaces", s.handleSpaces)
-	mux.HandleFunc("POST /v1/spaces", s.handleCreateSpace)
-	mux.HandleFunc("POST /v1/spaces/join", s.handleJoin)
-	mux.HandleFunc("POST /v1/spaces/import", s.handleImport)
-	mux.HandleFunc("GET /v1/peers", s.handlePeers)
-	mux.HandleFunc("POST /v1/peers", s.handleConnect)
-	mux.HandleFunc("GET /v1/id", s.handleID)
-	mux.HandleFunc("GET /v1/status", s.handleStatus)
-	mux.Handle("GET /metrics", s.m.handler())
+	route("PUT "+sp+"/keys/{key...}", caps.Write, s.handlePut)
+	route("PATCH "+sp+"/keys/{key...}", caps.Write, s.handlePatch)
+	route("DELETE "+sp+"/keys/{key...}", caps.Write, s.handleDelete)
+	route("GET "+sp+"/keys/{key...}", caps.Read, s.handleGet)
+	route("GET "+sp+"/keys", caps.Read, s.handleList)
+	route("GET "+sp+"/history/{key...}", caps.Read, s.handleHistory)
+	route("GET "+sp+"/diff/{key...}", caps.Read, s.handleDiff)
+	route("POST "+sp+"/batch", caps.Write, s.handleBatch)
+	route("POST "+sp+"/query", caps.Read, s.handleQuery) // it only reads
+	route("GET "+sp+"/watch", caps.Read, s.handleWatch)
+	route("GET "+sp+"/dag/heads", caps.Read, s.handleHeads)
+	route("GET "+sp+"/dag/log", caps.Read, s.handleDAGLog)
+	route("GET "+sp+"/dag/nodes/{cid}", caps.Read, s.handleDAGNode)
+	route("POST "+sp+"/invite", caps.Admin, s.handleInvite)
+	route("GET "+sp+"/export", caps.Read, s.handleExport)
+	route("GET "+sp+"/caps", caps.Read, s.handleCaps)
+	route("POST "+sp+"/caps", caps.Admin, s.handleGrant)
+	route("DELETE "+sp+"/caps/{cid}", caps.Admin, s.handleRevoke)
+	route("GET /v1/spaces", caps.Read, s.handleSpaces)          // filtered to the token's spaces
+	route("POST /v1/spaces", caps.Admin, s.handleCreateSpace)   // a limited token: one of its spaces
+	every("POST /v1/spaces/join", caps.Admin, s.handleJoin)     // the space is known after the ticket
+	every("POST /v1/spaces/import", caps.Write, s.handleImport) // the space is known after the file
+	route("GET /v1/peers", caps.Read, s.handlePeers)            // filtered to the token's spaces
+	route("POST /v1/peers", caps.Admin, s.handleConnect)
+	route("GET /v1/id", caps.Read, s.handleID)
+	route("GET /v1/status", caps.Read, s.handleStatus) // filtered to the token's spaces
+	route("POST /v1/tokens", caps.Admin, s.handleMintToken)
+	every("GET /metrics", caps.Read, s.m.handler().ServeHTTP) // labels name every space
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &requestError{status: http.StatusNotFound, code: CodeNotFound, msg: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 	})
@@ -115,10 +137,13 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="korup2p"`)
-		s.fail(sw, r, &requestError{status: http.StatusUnauthorized, code: CodeUnauthorized, msg: "missing or wrong API token (want Authorization: Bearer TOKEN)"})
+	if p, err := s.authenticate(r); err != nil {
+		if err.status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="korup2p"`)
+		}
+		s.fail(sw, r, err)
 	} else {
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		s.mux.ServeHTTP(sw, r)
 	}
 	d := time.Since(start)
@@ -126,16 +151,6 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.log.GetLevel() <= log.DebugLevel {
 		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", d)
 	}
-}
-
-func (s *server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	const prefix = "bearer "
-	if s.noToken || len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return false
-	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(h[len(prefix):])))
-	return subtle.ConstantTimeCompare(got[:], s.token[:]) == 1
 }
 
 // statusWriter records the status a handler wrote. It unwraps for
@@ -181,7 +196,12 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.log.Error("HTTP API", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
-	s.writeJSON(w, status, errorWire{Error: oneLine(err.Error()), Code: code, Reason: reason})
+	ew := errorWire{Error: oneLine(err.Error()), Code: code, Reason: reason}
+	var denied *caps.Denied
+	if errors.As(err, &denied) && denied.Token.Defined() {
+		ew.Token = denied.Token.String()
+	}
+	s.writeJSON(w, status, ew)
 }
 
 // body reads the request body, at most s.maxBody bytes.
@@ -205,6 +225,12 @@ func (s *server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error
 	if err != nil {
 		return err
 	}
+	return decodeStrict(b, v)
+}
+
+// decodeStrict decodes the JSON object b into v: unknown fields and trailing data
+// are errors.
+func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -249,10 +275,12 @@ func parseCID(what, s string) (cid.Cid, error) {
 }
 
 func (s *server) handleSpaces(w http.ResponseWriter, r *http.Request) {
-	spaces := s.n.Spaces()
-	out := make([]spaceWire, len(spaces))
-	for i, sp := range spaces {
-		out[i] = toSpace(sp)
+	p := principalOf(r)
+	out := []spaceWire{}
+	for _, sp := range s.n.Spaces() {
+		if p.AllowsSpace(sp.Name, sp.ID.String()) {
+			out = append(out, toSpace(sp))
+		}
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }
@@ -265,6 +293,10 @@ func (s *server) handleCreateSpace(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := validSpaceName(req.Name); err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if p := principalOf(r); !p.AllowsSpace(req.Name, "") {
+		s.fail(w, r, wrongSpace(p))
 		return
 	}
 	info, err := s.n.CreateSpace(req.Name, req.Open)

@@ -21,7 +21,12 @@ func (s *server) handleInvite(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ticket, err := s.n.Invite(space)
+	o, err := s.inviteOptions(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ticket, err := s.n.Invite(r.Context(), space, o)
 	if err != nil {
 		s.fail(w, r, err)
 		return

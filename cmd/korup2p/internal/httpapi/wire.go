@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/dag"
 )
 
@@ -23,6 +24,7 @@ type errorWire struct {
 	Error  string `json:"error"`
 	Code   string `json:"code"`
 	Reason string `json:"reason,omitempty"`
+	Token  string `json:"token,omitempty"` // denied: the capability token at fault, if any
 }
 
 type writeWire struct {
@@ -147,6 +149,60 @@ type createSpaceWire struct {
 
 type inviteWire struct {
 	Ticket string `json:"ticket"`
+}
+
+// inviteRequestWire is the optional body of POST .../invite; absent or {} is a
+// read capability for anyone holding the ticket, over every key, forever.
+type inviteRequestWire struct {
+	Can     string   `json:"can,omitempty"`     // read (default), write or admin
+	For     string   `json:"for,omitempty"`     // a peer ID; "" anyone holding the ticket
+	Keys    []string `json:"keys,omitempty"`    // key patterns; default ["*"]
+	Expires string   `json:"expires,omitempty"` // RFC 3339; "" never
+}
+
+// capWire is a capability token held in a space (korup2p.Capability).
+type capWire struct {
+	ID        string   `json:"id"`
+	Issuer    string   `json:"issuer"`
+	Audience  string   `json:"audience"`
+	Can       string   `json:"can"` // read, write or admin
+	Keys      []string `json:"keys"`
+	NotBefore string   `json:"not_before,omitempty"` // RFC 3339; absent: since always
+	Expires   string   `json:"expires,omitempty"`    // RFC 3339; absent: never
+	Proof     string   `json:"proof,omitempty"`      // the parent token; absent for a root token
+	Status    string   `json:"status"`               // "valid", or a caps reason (expired, revoked, ...)
+	RevokedBy []string `json:"revoked_by"`
+}
+
+// grantWire is the body of POST .../caps (korup2p.Grant).
+type grantWire struct {
+	To        string   `json:"to"`
+	Can       string   `json:"can"`
+	Keys      []string `json:"keys,omitempty"`
+	NotBefore string   `json:"not_before,omitempty"`
+	Expires   string   `json:"expires,omitempty"`
+}
+
+// revocationWire answers DELETE .../caps/{cid} (korup2p.RevocationInfo).
+type revocationWire struct {
+	ID     string `json:"id"`
+	Token  string `json:"token"`
+	Issuer string `json:"issuer"`
+}
+
+// tokenRequestWire is the body of POST /v1/tokens.
+type tokenRequestWire struct {
+	Can     string   `json:"can"`
+	Spaces  []string `json:"spaces,omitempty"`  // absent: the caller's spaces (every one for the master token)
+	Expires string   `json:"expires,omitempty"` // RFC 3339; absent: the caller's expiry (never for the master token)
+}
+
+// tokenWire answers POST /v1/tokens.
+type tokenWire struct {
+	Token   string   `json:"token"`
+	Can     string   `json:"can"`
+	Spaces  []string `json:"spaces,omitempty"`  // absent: every space
+	Expires string   `json:"expires,omitempty"` // absent: never
 }
 
 type joinWire struct {
@@ -332,7 +388,41 @@ func toEvent(ev korup2p.Event) eventWire {
 	return w
 }
 
+// wireTime is t in RFC 3339 with nanoseconds (UTC), "" for the zero time.
+func wireTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func toCap(c korup2p.Capability) capWire {
+	w := capWire{ID: cidString(c.ID), Issuer: peerString(c.Issuer), Audience: peerString(c.Audience), Keys: nonNil(c.Keys),
+		NotBefore: wireTime(c.NotBefore), Expires: wireTime(c.Expiry), Proof: cidString(c.Proof), Status: string(c.Status),
+		RevokedBy: cidStrings(c.RevokedBy)}
+	if c.Ability.Valid() {
+		w.Can = c.Ability.String()
+	}
+	return w
+}
+
+func toRevocation(r korup2p.RevocationInfo) revocationWire {
+	return revocationWire{ID: cidString(r.ID), Token: cidString(r.Token), Issuer: peerString(r.Issuer)}
+}
+
 // --- wire → root ---
+
+// parseWireTime parses an RFC 3339 time of a request body; "" is the zero time.
+func parseWireTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, badRequest(ReasonRequest, "%s %q: want RFC 3339 (2006-01-02T15:04:05Z)", field, s)
+	}
+	return t, nil
+}
 
 // parseClock parses dag.Timestamp.String: RFC 3339 in UTC with nanoseconds, then
 // "+N" when the logical counter is set.
@@ -435,6 +525,38 @@ func (d *decoder) version(w versionWire) korup2p.Version {
 
 func (d *decoder) space(w spaceWire) korup2p.SpaceInfo {
 	return korup2p.SpaceInfo{Name: w.Name, ID: d.cid(w.ID), Open: w.Open, Owner: d.peer(w.Owner)}
+}
+
+func (d *decoder) time(s string) time.Time {
+	if s == "" || d.err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		d.err = fmt.Errorf("bad time %q in the daemon's answer: %v", s, err)
+	}
+	return t
+}
+
+func (d *decoder) ability(s string) caps.Ability {
+	if d.err != nil {
+		return 0
+	}
+	a, err := caps.ParseAbility(s)
+	if err != nil {
+		d.err = fmt.Errorf("daemon's answer: %v", err)
+	}
+	return a
+}
+
+func (d *decoder) capability(w capWire) korup2p.Capability {
+	return korup2p.Capability{ID: d.cid(w.ID), Issuer: d.peer(w.Issuer), Audience: d.peer(w.Audience), Ability: d.ability(w.Can),
+		Keys: w.Keys, NotBefore: d.time(w.NotBefore), Expiry: d.time(w.Expires), Proof: d.cid(w.Proof),
+		Status: caps.Reason(w.Status), RevokedBy: d.cids(w.RevokedBy)}
+}
+
+func (d *decoder) revocation(w revocationWire) korup2p.RevocationInfo {
+	return korup2p.RevocationInfo{ID: d.cid(w.ID), Token: d.cid(w.Token), Issuer: d.peer(w.Issuer)}
 }
 
 func (d *decoder) event(space string, w eventWire) korup2p.Event {

@@ -1,13 +1,20 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"net/url"
 	"testing"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/dag"
 	nethost "github.com/korup2p/korup2p/net/host"
 )
@@ -57,6 +64,9 @@ func TestErrorMapping(t *testing.T) {
 		{fmt.Errorf("create: %w", korup2p.ErrSpaceExists), 409, CodeConflict, korup2p.ErrSpaceExists},
 		{korup2p.ErrClosed, 503, CodeClosed, korup2p.ErrClosed},
 		{korup2p.ErrNoNetwork, 503, CodeNoNetwork, korup2p.ErrNoNetwork},
+		{fmt.Errorf("grant: %w", korup2p.ErrOpenSpace), 409, CodeOpenSpace, korup2p.ErrOpenSpace},
+		{fmt.Errorf("revoke: %w", korup2p.ErrUnknownCapability), 404, CodeUnknownCap, korup2p.ErrUnknownCapability},
+		{forbidden(ReasonWrongSpace, "no"), 403, CodeForbidden, ErrForbidden},
 		{errors.New("disk on fire"), 500, CodeInternal, nil},
 	} {
 		status, code, reason := classify(tc.err)
@@ -71,6 +81,41 @@ func TestErrorMapping(t *testing.T) {
 	// A server that sends no reason: the message decides.
 	if got := sentinel(400, CodeInvalid, "", "put x: invalid key: no namespace"); got != korup2p.ErrInvalidKey {
 		t.Errorf("%v", got)
+	}
+}
+
+// TestDeniedRoundTrip: a *caps.Denied becomes 403 denied with its reason and
+// token, and the client's error matches korup2p.ErrDenied and carries both.
+func TestDeniedRoundTrip(t *testing.T) {
+	tok, err := cid.Decode("bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*caps.Denied{
+		{Reason: caps.ReasonInsufficientAbility, Token: tok, Detail: "write needed, read held"},
+		{Reason: caps.ReasonBrokenChain, Detail: "no token"},
+	} {
+		err := fmt.Errorf("grant: %w", d)
+		status, code, reason := classify(err)
+		if status != 403 || code != CodeDenied || reason != string(d.Reason) {
+			t.Fatalf("%v: %d %s %s", err, status, code, reason)
+		}
+		ew := errorWire{Error: err.Error(), Code: code, Reason: reason}
+		if d.Token.Defined() {
+			ew.Token = d.Token.String()
+		}
+		body, _ := json.Marshal(ew)
+		back := readAPIError(&http.Response{StatusCode: status, Body: io.NopCloser(bytes.NewReader(body))})
+		var got *caps.Denied
+		if !errors.Is(back, korup2p.ErrDenied) || !errors.As(back, &got) {
+			t.Fatalf("%v: client error %#v is not a denial", err, back)
+		}
+		if got.Reason != d.Reason || !got.Token.Equals(d.Token) || got.Detail != d.Detail || back.Error() != err.Error() {
+			t.Errorf("back: %+v (%q), want %+v (%q)", got, back, d, err)
+		}
+	}
+	if _, code, _ := classify(fmt.Errorf("x: %w", korup2p.ErrDenied)); code != CodeDenied {
+		t.Errorf("a bare ErrDenied: %s", code)
 	}
 }
 
