@@ -52,10 +52,10 @@ func (n *Node) Grant(ctx context.Context, space string, g Grant) (Capability, er
 // delegation from the newest token it holds that allows it.
 func (n *Node) issue(acc *access, g Grant) (*caps.Token, error) {
 	if g.To == "" {
-		return nil, fmt.Errorf("no audience: say which peer the capability is for")
+		return nil, fmt.Errorf("%w: no audience: say which peer the capability is for", ErrInvalidGrant)
 	}
 	if !g.Ability.Valid() {
-		return nil, fmt.Errorf("invalid ability %d: want read, write or admin", g.Ability)
+		return nil, fmt.Errorf("%w: ability %d: want read, write or admin", ErrInvalidGrant, g.Ability)
 	}
 	keys := g.Keys
 	if len(keys) == 0 {
@@ -66,7 +66,7 @@ func (n *Node) issue(acc *access, g Grant) (*caps.Token, error) {
 	keys = slices.Compact(keys)
 	for _, k := range keys {
 		if err := caps.ValidatePattern(k); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %v", ErrInvalidGrant, err)
 		}
 	}
 	t := caps.Token{Issuer: n.id, Audience: g.To, Space: acc.space, Ability: g.Ability, Keys: keys}
@@ -78,7 +78,7 @@ func (n *Node) issue(acc *access, g Grant) (*caps.Token, error) {
 	}
 	now := n.opts.Now()
 	if t.Expiry != 0 && t.Expiry <= now.UnixNano() {
-		return nil, fmt.Errorf("the expiry %s is in the past", g.Expiry.Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: the expiry %s is in the past", ErrInvalidGrant, g.Expiry.Format(time.RFC3339))
 	}
 	if n.id != acc.owner {
 		leaf, err := acc.leafFor(n.id, g.Ability, nil, keys, now)

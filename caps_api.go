@@ -22,6 +22,10 @@ var ErrOpenSpace = errors.New("the space is open: capabilities apply to restrict
 // ErrUnknownCapability means no capability token of that ID is held in the space.
 var ErrUnknownCapability = errors.New("unknown capability")
 
+// ErrInvalidGrant means a grant (or an invite's capability) is malformed: no
+// audience, an unknown ability, a bad key pattern, an expiry in the past.
+var ErrInvalidGrant = errors.New("invalid grant")
+
 // Capability is one capability token held in a restricted space, and what this peer
 // makes of it now.
 type Capability struct {

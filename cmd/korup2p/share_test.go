@@ -236,14 +236,15 @@ func TestDaemonExportImport(t *testing.T) {
 
 // TestDaemonInviteJoin: two daemons on loopback; joining by ticket connects the
 // joiner to the inviter, and the space syncs: a value written on the inviter is
-// readable on the joiner within a deadline.
+// readable on the joiner within a deadline, and the joiner, invited --write,
+// writes a value the inviter reads.
 func TestDaemonInviteJoin(t *testing.T) {
 	a, b := newCLI(t), newCLI(t)
 	da, _ := startDaemon(t, a)
 	db, _ := startDaemon(t, b)
 	before := strings.TrimSpace(a.ok("put", "doc/before", `"before the join"`))
 	var inv struct{ Ticket, Space string }
-	a.okJSON(&inv, "space", "invite")
+	a.okJSON(&inv, "space", "invite", "--write")
 
 	b.fails(2, "invalid invite ticket", "space", "join", "korup2p1zzzz")
 	b.fails(1, "--as", "space", "join", inv.Ticket)
@@ -273,6 +274,19 @@ func TestDaemonInviteJoin(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond) // polling a condition, with the deadline above
 		}
+	}
+
+	fromB := strings.TrimSpace(b.ok("--space", "shared", "put", "doc/from-b", `"written by the joiner"`))
+	for {
+		r := a.run("get", "doc/from-b", "--json")
+		var e struct{ Version string }
+		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &e) == nil && e.Version == fromB {
+			break
+		}
+		if r.code > 1 || time.Now().After(deadline) {
+			t.Fatalf("the joiner's write did not reach the inviter: exit %d, %s", r.code, r.stderr)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition, with the deadline above
 	}
 
 	var peers []struct {

@@ -27,6 +27,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/caps"
 )
 
 const space = "bench"
@@ -49,6 +50,8 @@ type report struct {
 	ReconRoundTrips   int     `json:"reconcile_round_trips"`
 	ReconBytes        int64   `json:"reconcile_bytes"`
 	ReconSeconds      float64 `json:"reconcile_seconds"`
+	RevokePeers       int     `json:"revoke_peers"`
+	RevokeSeconds     float64 `json:"revoke_effective_seconds"`
 	PeakHeapPerPeerMB float64 `json:"peak_heap_per_peer_mib"`
 }
 
@@ -58,6 +61,7 @@ func main() {
 	valueBytes := flag.Int("value", 100, "bytes per value")
 	catchup := flag.Int("catchup", 10000, "nodes a fresh peer catches up (0 to skip)")
 	apart := flag.Int("apart", 1000, "nodes each of two peers writes while apart, then reconciles (0 to skip)")
+	revoke := flag.Int("revoke", 3, "peers of a restricted space in which the owner revokes a writer: time until every peer holds it revoked (0 to skip)")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
@@ -72,14 +76,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*peers, *writes, *valueBytes, *catchup, *apart, *asJSON); err != nil {
+	if err := run(*peers, *writes, *valueBytes, *catchup, *apart, *revoke, *asJSON); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(peers, writes, valueBytes, catchup, apart int, asJSON bool) error {
+func run(peers, writes, valueBytes, catchup, apart, revoke int, asJSON bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "korup2p-bench-")
 	if err != nil {
@@ -94,7 +98,7 @@ func run(peers, writes, valueBytes, catchup, apart int, asJSON bool) error {
 	var peak atomic.Uint64
 	stop := watchHeap(&peak)
 	defer stop()
-	r := report{Peers: peers, WritesPerPeer: writes, ValueBytes: valueBytes, CatchupNodes: catchup, ApartNodes: apart}
+	r := report{Peers: peers, WritesPerPeer: writes, ValueBytes: valueBytes, CatchupNodes: catchup, ApartNodes: apart, RevokePeers: revoke}
 	value := strings.Repeat("x", valueBytes)
 
 	// Convergence: peers writes concurrently, one node per write.
@@ -188,6 +192,11 @@ func run(peers, writes, valueBytes, catchup, apart int, asJSON bool) error {
 		}
 		closeAll([]*peerNode{a, b})
 	}
+	if revoke > 1 {
+		if r.RevokeSeconds, err = revocation(dir, revoke); err != nil {
+			return err
+		}
+	}
 	r.PeakHeapPerPeerMB = float64(peak.Load()) / float64(max(peers, 2)) / (1 << 20)
 	if asJSON {
 		return json.NewEncoder(os.Stdout).Encode(r)
@@ -202,6 +211,9 @@ func run(peers, writes, valueBytes, catchup, apart int, asJSON bool) error {
 	if apart > 0 {
 		fmt.Printf("two peers %d nodes apart each: one session of %d round trips, %d bytes, %.3f s\n",
 			apart, r.ReconRoundTrips, r.ReconBytes, r.ReconSeconds)
+	}
+	if revoke > 1 {
+		fmt.Printf("%d peers of a restricted space: a revocation held by every peer %.3f s after Revoke returned\n", revoke, r.RevokeSeconds)
 	}
 	fmt.Printf("peak heap per peer %.1f MiB (one process, divided by peers)\n", r.PeakHeapPerPeerMB)
 	return nil
@@ -327,4 +339,80 @@ func watchHeap(peak *atomic.Uint64) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
+}
+
+// revocation starts count peers of a restricted space (the owner invites the others
+// as writers), revokes the first writer's capability, and returns how long after
+// Revoke returned every other peer held it revoked (from then on each refuses the
+// writer's new writes; the writer, no longer served the space, may never learn).
+func revocation(dir string, count int) (float64, error) {
+	ctx := context.Background()
+	const team = "team"
+	ps, err := start(dir, "revoke", count)
+	if err != nil {
+		return 0, err
+	}
+	defer closeAll(ps)
+	owner := ps[0]
+	if _, err := owner.n.CreateSpace(team, false); err != nil {
+		return 0, err
+	}
+	for _, p := range ps[1:] {
+		ticket, err := owner.n.Invite(ctx, team, korup2p.InviteOptions{Ability: caps.Write})
+		if err != nil {
+			return 0, err
+		}
+		if _, err := p.n.Join(ctx, ticket, ""); err != nil {
+			return 0, err
+		}
+	}
+	victim := ps[1].n.ID()
+	var token cid.Cid
+	status := func(p *peerNode) (caps.Reason, bool) {
+		list, err := p.n.Capabilities(team)
+		if err != nil {
+			return "", false
+		}
+		for _, c := range list {
+			if c.Audience == victim {
+				token = c.ID
+				return c.Status, len(list) >= 2*(count-1)
+			}
+		}
+		return "", false
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !all(ps, func(p *peerNode) bool { _, ok := status(p); return ok }) {
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("revocation: the peers did not get every capability in 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := owner.n.Revoke(ctx, team, token); err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	// The writer itself is no longer served the space, so it may never learn.
+	others := append([]*peerNode{ps[0]}, ps[2:]...)
+	for !all(others, func(p *peerNode) bool { s, _ := status(p); return s == caps.ReasonRevoked }) {
+		if time.Since(t0) > 30*time.Second {
+			var got []string
+			for _, p := range others {
+				s, _ := status(p)
+				got = append(got, string(s))
+			}
+			return 0, fmt.Errorf("revocation: not held by every peer after 30 s: %v", got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Since(t0).Seconds(), nil
+}
+
+func all(ps []*peerNode, ok func(*peerNode) bool) bool {
+	for _, p := range ps {
+		if !ok(p) {
+			return false
+		}
+	}
+	return true
 }

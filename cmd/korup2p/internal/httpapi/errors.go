@@ -51,6 +51,7 @@ const (
 	CodeNoNetwork      = "no_network"         // 503: korup2p.ErrNoNetwork
 	CodeTimeout        = "timeout"            // 504: the request's deadline passed
 	ReasonKey          = "key"                // 400 reason: korup2p.ErrInvalidKey
+	ReasonGrant        = "grant"              // 400 reason: korup2p.ErrInvalidGrant
 	ReasonValue        = "value"              // 400 reason: korup2p.ErrInvalidValue
 	ReasonVersion      = "version"            // 400 reason: korup2p.ErrInvalidVersion
 	ReasonQuery        = "query"              // 400 reason: korup2p.ErrInvalidQuery
@@ -222,6 +223,8 @@ func classify(err error) (status int, code, reason string) {
 		return http.StatusBadRequest, CodeInvalid, ReasonPeerAddress
 	case errors.Is(err, korup2p.ErrInvalidTicket):
 		return http.StatusBadRequest, CodeInvalid, ReasonTicket
+	case errors.Is(err, korup2p.ErrInvalidGrant):
+		return http.StatusBadRequest, CodeInvalid, ReasonGrant
 	case errors.Is(err, korup2p.ErrInvalidCAR):
 		return http.StatusBadRequest, CodeInvalid, ReasonCAR
 	case errors.Is(err, korup2p.ErrSpaceExists):

@@ -92,6 +92,8 @@ var (
 	descRejected     = desc("korup2p_sync_nodes_rejected_total", "Nodes received by sync and rejected as invalid, summed over peers.", "space")
 	descRoundTrips   = desc("korup2p_sync_round_trips_total", "Round trips of the sync sessions this peer started, summed over peers.", "space")
 	descBehind       = desc("korup2p_sync_peers_behind", "Peers whose last reconciliation found nodes we lacked.", "space")
+	descDenied       = desc("korup2p_access_nodes_rejected_total", "Nodes from peers that access control refused, by reason (a capability rule, or invalid).", "reason")
+	descVoided       = desc("korup2p_access_nodes_voided_total", "Nodes from peers stored without effect: written concurrently with a revocation of their capability.")
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -101,7 +103,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSpaceNodes, descSpaceHeads, descWALBytes, descWALSegments, descColdSegments,
 		descIndexBytes, descStoreNodes, descHotEntries, descHotBytes, descHotBudget, descHotEvictions, descPeers, descBanned,
-		descNetOut, descNetIn, descSyncOut, descSyncIn, descNodesOut, descNodesIn, descSessions, descBehind, descIngested, descRejected, descRoundTrips} {
+		descNetOut, descNetIn, descSyncOut, descSyncIn, descNodesOut, descNodesIn, descSessions, descBehind, descIngested, descRejected, descRoundTrips, descDenied, descVoided} {
 		ch <- d
 	}
 }
@@ -135,6 +137,11 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 
 	ns := c.n.NetworkStats()
 	gauge(descPeers, float64(len(ns.Connected)))
+	as := c.n.AccessStats()
+	for r, count := range as.Rejected {
+		counter(descDenied, float64(count), string(r))
+	}
+	counter(descVoided, float64(as.Voided))
 	counter(descNetOut, float64(ns.BytesOut))
 	counter(descNetIn, float64(ns.BytesIn))
 	type sums struct {
