@@ -99,3 +99,55 @@ func benchIngest(b *testing.B, depth int) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/node")
 }
+
+// BenchmarkAuthorizeDepth3 is the capability check alone, as ingest runs it on each
+// node of a writer whose chain has depth 3 (the chain verified once, then cached).
+//
+//	go test -run '^$' -bench AuthorizeDepth3 .
+func BenchmarkAuthorizeDepth3(b *testing.B) {
+	n, err := Open(b.TempDir(), &Options{Durability: DurabilityNone, Logger: NewLogger(io.Discard, log.ErrorLevel)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close(context.Background())
+	if _, err := n.CreateSpace("bench", false); err != nil {
+		b.Fatal(err)
+	}
+	sp, _ := n.space("bench")
+	key, proof := n.key, cid.Undef
+	var ops []dag.Op
+	var writer crypto.PrivKey
+	for i := range 3 {
+		aud, _, _ := crypto.GenerateEd25519Key(rand.Reader)
+		audID, _ := peer.IDFromPrivateKey(aud)
+		ability := caps.Admin
+		if i == 2 {
+			ability, writer = caps.Write, aud
+		}
+		tok, err := caps.Issue(key, caps.Token{Audience: audID, Space: sp.id(), Ability: ability, Keys: []string{"*"}, Proof: proof})
+		if err != nil {
+			b.Fatal(err)
+		}
+		op, _ := capOp(tok)
+		ops = append(ops, op)
+		key, proof = aud, tok.CID()
+	}
+	if _, err := sp.writeSysWith(context.Background(), ops, cid.Undef); err != nil {
+		b.Fatal(err)
+	}
+	heads, _ := sp.store.Heads()
+	parent, _ := sp.store.Get(heads[0])
+	var clock dag.Clock
+	val, _ := distinctions.EncodeValue("x", distinctions.DefaultLimits)
+	nd, err := dag.NewNode(dag.Draft{Space: sp.id(), Parents: []*dag.Node{parent}, Cap: proof,
+		Ops: []dag.Op{{Key: "k/1", Kind: dag.KindSet, Value: val.Bytes}}}, &clock, n.opts.Now().UnixNano(), writer, distinctions.DefaultLimits)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := sp.acc.authorize(sp.store, nd); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
