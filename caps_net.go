@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -100,11 +101,18 @@ func (nw *network) handleCaps(s libnet.Stream) {
 	}()
 	if err != nil {
 		reply = capsReply{Reason: string(reasonOf(err)), Detail: err.Error()}
+		var d *caps.Denied
+		if errors.As(err, &d) {
+			reply.Detail = d.Detail
+		}
 		nw.n.log.Debug("refused a presented capability", "peer", p, "space", hello.Space.Cid, "err", err)
 	}
 	_ = writeMsg(s, reply)
 	if err == nil && sp != nil {
 		nw.kick(p, sp)
+		if !nw.shown(p, sp) { // it may not know that we may read: show it, once
+			nw.presentAsync(p, sp)
+		}
 	}
 }
 
@@ -118,6 +126,20 @@ func (nw *network) present(ctx context.Context, p peer.ID, sp *space) error {
 	if err != nil {
 		return nil // nothing to show
 	}
+	// Marked before sending, so that a peer presenting back meanwhile is not
+	// answered with a second presentation; unmarked if this one fails.
+	key := syncKey{p, sp.id()}
+	nw.mu.Lock()
+	nw.shownTo[key] = true
+	nw.mu.Unlock()
+	ok := false
+	defer func() {
+		if !ok {
+			nw.mu.Lock()
+			delete(nw.shownTo, key)
+			nw.mu.Unlock()
+		}
+	}()
 	hello := capsHello{Space: distinctions.Link{Cid: sp.id()}}
 	for _, c := range chainOf(leaf, sp.acc.resolve) {
 		t, err := sp.acc.resolve(c)
@@ -144,6 +166,7 @@ func (nw *network) present(ctx context.Context, p peer.ID, sp *space) error {
 	if !reply.OK {
 		return fmt.Errorf("%w: %s: %s", caps.ErrDenied, reply.Reason, reply.Detail)
 	}
+	ok = true
 	nw.kick(p, sp) // it serves us now; the smaller ID may not have started
 	return nil
 }
@@ -206,4 +229,12 @@ func (nw *network) revoked(sp *space) {
 		defer nw.wg.Done()
 		nw.dropReaders(sp)
 	}()
+}
+
+// shown reports whether this peer presented its chain for sp to p already (since
+// connecting, or joining sp).
+func (nw *network) shown(p peer.ID, sp *space) bool {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	return nw.shownTo[syncKey{p, sp.id()}]
 }

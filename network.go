@@ -68,8 +68,9 @@ type network struct {
 	wg     sync.WaitGroup
 	sem    chan struct{}
 
-	mu    sync.Mutex
-	kicks map[syncKey]*kick
+	mu      sync.Mutex
+	kicks   map[syncKey]*kick
+	shownTo map[syncKey]bool // capability chains presented (caps_net.go)
 }
 
 type syncKey struct {
@@ -100,7 +101,7 @@ func (n *Node) startNetwork() error {
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
 	}
-	nw := &network{n: n, opts: o, host: h, sem: make(chan struct{}, maxSyncs), kicks: map[syncKey]*kick{}}
+	nw := &network{n: n, opts: o, host: h, sem: make(chan struct{}, maxSyncs), kicks: map[syncKey]*kick{}, shownTo: map[syncKey]bool{}}
 	nw.ctx, nw.cancel = context.WithCancel(context.Background())
 	filter := func(p peer.ID, space cid.Cid) bool { return nw.mayServe(p, space) == nil }
 	if nw.gossip, err = gossip.New(h.Host, &gossip.Options{Warn: warn, Faults: o.Faults, PeerFilter: filter}); err != nil {

@@ -178,6 +178,9 @@ func (sp *space) Ingest(from peer.ID, blocks [][]byte) (syncproto.IngestResult, 
 	wg.Wait()
 	valid := slices.DeleteFunc(nodes, func(n *dag.Node) bool { return n == nil })
 	res, err := sp.ingest(from, valid)
+	for range len(blocks) - len(valid) {
+		sp.n.denials.add("invalid", false)
+	}
 	res.Rejected += len(blocks) - len(valid)
 	return res, err
 }
@@ -193,7 +196,8 @@ func (sp *space) ingest(from peer.ID, nodes []*dag.Node) (syncproto.IngestResult
 	if sp.acc != nil {
 		changed := false
 		for _, a := range r.Applied {
-			changed = sp.acc.note(a) || changed
+			// authorize noted a revocation already, so note alone would not say.
+			changed = sp.acc.note(a) || needNote(a) || changed
 		}
 		if changed {
 			sp.n.hot.Clear() // what a revocation voids reads differently
@@ -272,6 +276,7 @@ func (g gossipHandler) ValidateNode(from peer.ID, block []byte) (gossip.Verdict,
 	sp := g.sp
 	n, err := dag.Decode(block, distinctions.Limits{MaxBytes: sp.n.maxNodeBytes()})
 	if err != nil || !n.SpaceID().Equals(sp.id()) {
+		sp.n.denials.add("invalid", false)
 		return gossip.Reject, nil
 	}
 	if ok, err := sp.store.Has(n.CID()); err != nil || ok {
