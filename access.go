@@ -170,11 +170,10 @@ func newAccess(st dag.Store, space cid.Cid, owner, self peer.ID) (*access, error
 }
 
 // note indexes the tokens and revocations node n carries (n is stored, or about to
-// be). It reports whether the revocations that count changed.
+// be). A distilled stand-in carries the folded state of the keys it was a head of,
+// which for these set-once keys is the token or revocation itself. It reports
+// whether the revocations that count changed.
 func (a *access) note(n *dag.Node) bool {
-	if n.IsDistilled() {
-		return false
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	revs := false
@@ -219,10 +218,19 @@ func (a *access) recount() bool {
 	counted := map[cid.Cid][]revRec{}
 	revoked := func(c cid.Cid) bool { return len(counted[c]) > 0 }
 	for _, r := range a.revs {
-		in := caps.RevocationInput{Space: a.space, Owner: a.owner, Revocation: r.rev, Target: a.tokens[r.rev.Token],
-			Now: r.clock, Leaf: r.leaf, Resolve: a.resolveHeld, Revoked: revoked}
-		if err := caps.CheckRevocation(in); err == nil {
-			counted[r.rev.Token] = append(counted[r.rev.Token], r)
+		// The revoker's chain is the one its node names; a distilled stand-in names
+		// none, so any the revoker holds may show its right.
+		leaves := []cid.Cid{r.leaf}
+		if !r.leaf.Defined() {
+			leaves = append(leaves, a.byAud[r.rev.Issuer]...)
+		}
+		for _, leaf := range leaves {
+			in := caps.RevocationInput{Space: a.space, Owner: a.owner, Revocation: r.rev, Target: a.tokens[r.rev.Token],
+				Now: r.clock, Leaf: leaf, Resolve: a.resolveHeld, Revoked: revoked}
+			if err := caps.CheckRevocation(in); err == nil {
+				counted[r.rev.Token] = append(counted[r.rev.Token], r)
+				break
+			}
 		}
 	}
 	same := len(counted) == len(a.counted)

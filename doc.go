@@ -87,8 +87,13 @@
 //     when one joins a space. Key patterns limit writes, not reads: nodes are the
 //     unit of replication and one may carry any keys. A peer that loses its last
 //     read capability is dropped from the mesh. A restricted space takes a
-//     snapshot (see Distillation) only from its owner, since folded state cannot be
-//     checked against capabilities.
+//     snapshot (see Distillation) only from its owner or an admin over all of it,
+//     since folded state cannot be checked against capabilities.
+//   - One user, several devices. A user key (ExportUserKey, ImportUserKey; the CLI's
+//     id export and id import) kept in the data directory makes the restricted
+//     spaces a device creates owned by the user; every device holding the key
+//     grants itself Admin over the user's spaces it holds, signed by the user key,
+//     and writes as itself. Revoking a device's token cuts that device off.
 //
 // Time in a capability check is the writing node's clock, so every peer judges a
 // write alike whenever it arrives; a writer can date a node no earlier than its

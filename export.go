@@ -184,6 +184,9 @@ func (n *Node) Import(ctx context.Context, r io.Reader, as string, progress func
 	if progress != nil {
 		progress(read)
 	}
+	if err := n.adopt(ctx, sp); err != nil {
+		return sp.infoPublic(), fmt.Errorf("import: %w", err)
+	}
 	if missing := sp.pendingImport(); missing > 0 {
 		return sp.infoPublic(), fmt.Errorf("import: %d nodes wait for dependencies the file lacks", missing)
 	}

@@ -25,6 +25,8 @@ type Node struct {
 	log     *log.Logger
 	key     crypto.PrivKey
 	id      peer.ID
+	user    crypto.PrivKey // the user key (userkey.go); nil if none
+	userID  peer.ID
 	store   storage
 	lock    *dirlock.Lock // nil in memory
 	hot     *lru.Cache[cacheKey, *entryState]
@@ -103,6 +105,12 @@ func Open(dir string, opts *Options) (*Node, error) {
 		n.Close(context.Background())
 		return nil, fmt.Errorf("open: %w", err)
 	}
+	for _, sp := range n.spaceList() {
+		if err := n.adopt(n.ctx, sp); err != nil {
+			n.Close(context.Background())
+			return nil, fmt.Errorf("open: %w", err)
+		}
+	}
 	if _, ok := n.spaces[DefaultSpace]; !ok {
 		if _, err := n.CreateSpace(DefaultSpace, false); err != nil {
 			n.Close(context.Background())
@@ -130,6 +138,14 @@ func (n *Node) openDisk() error {
 	}
 	if created {
 		n.log.Info("created a new peer identity", "dir", n.dir)
+	}
+	if n.user, err = loadUserKey(n.dir); err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	if n.user != nil {
+		if n.userID, err = peer.IDFromPrivateKey(n.user); err != nil {
+			return fmt.Errorf("open: user key: %w", err)
+		}
 	}
 	if n.store, err = openStorage(n.dir, n.opts); err != nil {
 		return fmt.Errorf("open: %w", err)

@@ -118,9 +118,16 @@ func (sp *space) Block(c cid.Cid) ([]byte, error) {
 }
 
 // TrustSnapshot implements syncproto.SnapshotTruster: a restricted space takes a
-// snapshot only from its owner, since the state folded into one cannot be checked
-// against the capabilities of the writes it folds.
-func (sp *space) TrustSnapshot(p peer.ID) bool { return sp.acc == nil || p == sp.info.Owner }
+// snapshot only from its owner or a peer holding Admin over all of it (one of the
+// user's devices, say), since the state folded into one cannot be checked against
+// the capabilities of the writes it folds — and such a peer may write any state.
+func (sp *space) TrustSnapshot(p peer.ID) bool {
+	if sp.acc == nil || p == sp.info.Owner {
+		return true
+	}
+	_, err := sp.acc.leafFor(p, caps.Admin, nil, []string{"*"}, sp.n.opts.Now())
+	return err == nil
+}
 
 // Snapshot implements syncproto.Replica.
 func (sp *space) Snapshot() (cid.Cid, []cid.Cid, error) {

@@ -83,13 +83,16 @@ func (n *Node) CreateSpace(name string, open bool) (SpaceInfo, error) {
 		g, err = dag.NewOpenGenesis(name)
 	} else {
 		var c dag.Clock
-		g, err = dag.NewRestrictedGenesis(name, n.key, c.Now(n.opts.Now().UnixNano()))
+		g, err = dag.NewRestrictedGenesis(name, n.ownerKey(), c.Now(n.opts.Now().UnixNano()))
 	}
 	if err != nil {
 		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
 	}
 	sp, err := n.addSpace(name, g)
 	if err != nil {
+		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
+	}
+	if err := n.adopt(n.ctx, sp); err != nil {
 		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)
 	}
 	return sp.infoPublic(), nil

@@ -112,6 +112,9 @@ func (n *Node) Join(ctx context.Context, ticketOrName, as string) (SpaceInfo, er
 			return SpaceInfo{}, fmt.Errorf("join: %w", err)
 		}
 	}
+	if err := n.adopt(ctx, sp); err != nil {
+		return SpaceInfo{}, fmt.Errorf("join: %w", err)
+	}
 	if len(chain) > 0 {
 		ops := make([]dag.Op, len(chain))
 		for i, tok := range chain {

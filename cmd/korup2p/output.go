@@ -133,6 +133,7 @@ func spaceOf(s korup2p.SpaceInfo) spaceJSON {
 type idJSON struct {
 	PeerID string   `json:"peer_id"`
 	Addrs  []string `json:"addrs"`
+	UserID string   `json:"user_id,omitempty"` // the user key's ID, if the data directory holds one
 }
 
 func cidString(c cid.Cid) string {

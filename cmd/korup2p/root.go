@@ -113,6 +113,7 @@ func exitCode(err error) int {
 		errors.Is(err, korup2p.ErrInvalidQuery),
 		errors.Is(err, korup2p.ErrInvalidVersion),
 		errors.Is(err, korup2p.ErrInvalidTicket),
+		errors.Is(err, korup2p.ErrInvalidUserKey),
 		errors.Is(err, korup2p.ErrInvalidCAR),
 		errors.Is(err, httpapi.ErrInvalidRequest):
 		return exitUsage
