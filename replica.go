@@ -297,6 +297,9 @@ func (g gossipHandler) ValidateNode(from peer.ID, block []byte) (gossip.Verdict,
 			}
 			sp.n.denials.add(r, false)
 			sp.n.log.Warn("rejected a gossiped node", "space", sp.name, "peer", from, "node", n.CID(), "err", err)
+			if nw := sp.n.net; nw != nil {
+				nw.sync.Penalize(from, syncproto.PenaltyRejected, "gossiped a node access control refused")
+			}
 			return gossip.Reject, nil // not forwarded
 		}
 	}
