@@ -292,7 +292,7 @@ func (g gossipHandler) ValidateNode(from peer.ID, block []byte) (gossip.Verdict,
 	if sp.acc != nil {
 		if err := sp.acc.precheck(sp.store, n); err != nil {
 			r := reasonOf(err)
-			if r == caps.ReasonBrokenChain {
+			if r == caps.ReasonBrokenChain && n.Cap.Defined() {
 				return gossip.Ignore, nil // its tokens may not have reached us yet: a sync brings both
 			}
 			sp.n.denials.add(r, false)
