@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -236,6 +237,17 @@ func (nw *network) publish(sp *space, nodes []*dag.Node) {
 	for _, node := range nodes {
 		if err := nw.gossip.PublishNode(nw.ctx, sp.id(), node.CID(), node.Bytes()); err != nil && nw.ctx.Err() == nil {
 			nw.n.log.Warn("gossip a write", "space", sp.name, "node", node.CID(), "err", err)
+		}
+	}
+	// Publishing reaches mesh peers only (flood publishing would ignore the peer
+	// filter of restricted spaces); a peer on the topic but not in the mesh yet (it
+	// connected since the last heartbeat) gets the writes by sync instead.
+	if len(nodes) > 0 {
+		mesh := nw.gossip.MeshPeers(sp.id())
+		for _, p := range nw.gossip.Peers(sp.id()) {
+			if !slices.Contains(mesh, p) {
+				nw.kick(p, sp) // only if p may read sp
+			}
 		}
 	}
 }
