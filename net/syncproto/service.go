@@ -403,7 +403,9 @@ func (s *Service) blame(p peer.ID, err error) error {
 // Penalize adds points to p's misbehaviour score, as a rejected node in a session
 // would (see Options), for what p did elsewhere — a node it gossiped that the
 // replica refused, say — and reports whether p is now refused.
-func (s *Service) Penalize(p peer.ID, points float64, why string) bool { return s.penalize(p, points, why) }
+func (s *Service) Penalize(p peer.ID, points float64, why string) bool {
+	return s.penalize(p, points, why)
+}
 
 // penalize adds points to p's score and reports whether p is now refused.
 func (s *Service) penalize(p peer.ID, points float64, why string) bool {
