@@ -1,6 +1,7 @@
 package korup2p
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -196,10 +197,7 @@ func (a *access) note(n *dag.Node) bool {
 			}
 			rec := revRec{rev: r, node: n.CID(), height: n.Height, clock: n.Clock.Wall, leaf: n.Cap}
 			i, _ := slices.BinarySearchFunc(a.revs, rec, func(x, y revRec) int {
-				if x.height != y.height {
-					return int(x.height) - int(y.height)
-				}
-				return strings.Compare(x.node.KeyString(), y.node.KeyString())
+				return cmp.Or(cmp.Compare(x.height, y.height), strings.Compare(x.node.KeyString(), y.node.KeyString()))
 			})
 			a.revs = slices.Insert(a.revs, i, rec)
 			revs = true

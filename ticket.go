@@ -115,13 +115,18 @@ func (n *Node) Join(ctx context.Context, ticketOrName, as string) (SpaceInfo, er
 	if err := n.adopt(ctx, sp); err != nil {
 		return SpaceInfo{}, fmt.Errorf("join: %w", err)
 	}
-	if len(chain) > 0 {
-		ops := make([]dag.Op, len(chain))
-		for i, tok := range chain {
-			if ops[i], err = capOp(tok); err != nil {
-				return SpaceInfo{}, fmt.Errorf("join: %w", err)
-			}
+	var ops []dag.Op // the chain's tokens this peer does not hold yet (joining again adds none)
+	for _, tok := range chain {
+		if _, err := sp.acc.resolve(tok.CID()); err == nil {
+			continue
 		}
+		op, err := capOp(tok)
+		if err != nil {
+			return SpaceInfo{}, fmt.Errorf("join: %w", err)
+		}
+		ops = append(ops, op)
+	}
+	if len(ops) > 0 {
 		if _, err := sp.writeSysWith(ctx, ops, chain[0].CID()); err != nil {
 			return SpaceInfo{}, fmt.Errorf("join: write the ticket's capability: %w", err)
 		}
