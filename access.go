@@ -292,25 +292,16 @@ func chainOf(leaf cid.Cid, resolve func(cid.Cid) (*caps.Token, error)) []cid.Cid
 // doc). A node using a revoked chain is refused when the revocation is in its
 // causal past; when the two are concurrent, the node is stored but void (Void).
 func (a *access) authorize(st dag.Store, n *dag.Node) error {
-	need, keys, carried, err := a.inspect(n)
+	resolve, carried, err := a.precheck(st, n)
 	if err != nil {
 		return err
 	}
-	resolve := a.resolver(st, carried)
 	if n.Author != a.owner {
-		if !n.Cap.Defined() {
-			return &caps.Denied{Reason: caps.ReasonBrokenChain, Detail: fmt.Sprintf("author %s names no capability", short(n.Author))}
-		}
-		err := a.cache.Check(caps.CheckInput{Space: a.space, Owner: a.owner, Actor: n.Author, Need: need, Keys: keys,
-			Now: n.Clock.Wall, Leaf: n.Cap, Resolve: resolve})
-		if err != nil {
-			return err
-		}
 		if err := a.revokedBefore(st, n, chainOf(n.Cap, resolve)); err != nil {
 			return err
 		}
 	}
-	if err := a.checkRevocations(st, n, resolve); err != nil {
+	if err := a.checkRevocations(n, resolve); err != nil {
 		return err
 	}
 	if len(carried) > 0 || needNote(n) {
@@ -325,17 +316,24 @@ func needNote(n *dag.Node) bool {
 }
 
 // precheck is what can be decided of n without its causal past (gossip's
-// validator): its reserved ops, and its chain without revocations.
-func (a *access) precheck(st dag.Store, n *dag.Node) error {
+// validator, and the first half of authorize): its reserved ops, and its author's
+// chain at n's clock, without revocations. It returns the tokens n carries and a
+// resolver of tokens in n and in st.
+func (a *access) precheck(st dag.Store, n *dag.Node) (func(cid.Cid) (*caps.Token, error), map[cid.Cid]*caps.Token, error) {
 	need, keys, carried, err := a.inspect(n)
-	if err != nil || n.Author == a.owner {
-		return err
+	if err != nil {
+		return nil, nil, err
+	}
+	resolve := a.resolver(st, carried)
+	if n.Author == a.owner {
+		return resolve, carried, nil
 	}
 	if !n.Cap.Defined() {
-		return &caps.Denied{Reason: caps.ReasonBrokenChain, Detail: fmt.Sprintf("author %s names no capability", short(n.Author))}
+		return nil, nil, &caps.Denied{Reason: caps.ReasonBrokenChain, Detail: fmt.Sprintf("author %s names no capability", short(n.Author))}
 	}
-	return a.cache.Check(caps.CheckInput{Space: a.space, Owner: a.owner, Actor: n.Author, Need: need, Keys: keys,
-		Now: n.Clock.Wall, Leaf: n.Cap, Resolve: a.resolver(st, carried)})
+	err = a.cache.Check(caps.CheckInput{Space: a.space, Owner: a.owner, Actor: n.Author, Need: need, Keys: keys,
+		Now: n.Clock.Wall, Leaf: n.Cap, Resolve: resolve})
+	return resolve, carried, err
 }
 
 // resolver looks tokens up in carried (a node's own), then in the space.
@@ -394,7 +392,7 @@ func (a *access) inspect(n *dag.Node) (caps.Ability, []string, map[cid.Cid]*caps
 }
 
 // checkRevocations refuses n if a revocation it carries does not count.
-func (a *access) checkRevocations(st dag.Store, n *dag.Node, resolve func(cid.Cid) (*caps.Token, error)) error {
+func (a *access) checkRevocations(n *dag.Node, resolve func(cid.Cid) (*caps.Token, error)) error {
 	for _, op := range n.Ops {
 		if !strings.HasPrefix(op.Key, revKeyPrefix) {
 			continue
@@ -603,11 +601,6 @@ func short(p peer.ID) string {
 		return s[:6] + "…" + s[len(s)-6:]
 	}
 	return s
-}
-
-// errDeniedf is a refusal for a reason.
-func errDeniedf(r caps.Reason, format string, args ...any) error {
-	return &caps.Denied{Reason: r, Detail: fmt.Sprintf(format, args...)}
 }
 
 // denials counts the nodes from peers that access control refused, by reason, and

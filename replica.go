@@ -290,7 +290,7 @@ func (g gossipHandler) ValidateNode(from peer.ID, block []byte) (gossip.Verdict,
 		return gossip.Ignore, nil
 	}
 	if sp.acc != nil {
-		if err := sp.acc.precheck(sp.store, n); err != nil {
+		if _, _, err := sp.acc.precheck(sp.store, n); err != nil {
 			r := reasonOf(err)
 			if r == caps.ReasonBrokenChain && n.Cap.Defined() {
 				return gossip.Ignore, nil // its tokens may not have reached us yet: a sync brings both
