@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	carv2 "github.com/ipld/go-car/v2"
-	carstorage "github.com/ipld/go-car/v2/storage"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/distinctions"
+	"github.com/korup2p/korup2p/internal/nodetest"
 )
 
 // Attacks on the access control of restricted spaces. Each test crafts nodes with
@@ -170,19 +169,10 @@ func (w *world) write(k peerKey, capability cid.Cid, ops ...dag.Op) *dag.Node {
 	return craft(w.t, w.space.ID, k, capability, w.heads(), w.clk.Now(), ops...)
 }
 
-func setOp(t *testing.T, key string, v any) dag.Op {
-	t.Helper()
-	d, err := distinctions.EncodeValue(v, distinctions.DefaultLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dag.Op{Key: key, Kind: dag.KindSet, Value: d.Bytes}
-}
-
 // sysOp writes b under the reserved key as korup2p does: a base64url string.
 func sysOp(t *testing.T, key string, b []byte) dag.Op {
 	t.Helper()
-	return setOp(t, key, base64.RawURLEncoding.EncodeToString(b))
+	return nodetest.SetOp(t, key, base64.RawURLEncoding.EncodeToString(b))
 }
 
 func tokenOp(t *testing.T, tok *caps.Token) dag.Op {
@@ -204,29 +194,10 @@ func issue(t *testing.T, k peerKey, tok caps.Token) *caps.Token {
 	return out
 }
 
-// carOf is a CAR file as Export writes it: the genesis first, then nodes.
-func carOf(t *testing.T, gen *dag.Node, nodes ...*dag.Node) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	car, err := carstorage.NewWritable(&buf, []cid.Cid{gen.CID()}, carv2.WriteAsCarV1(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range append([]*dag.Node{gen}, nodes...) {
-		if err := car.Put(ctx, n.CID().KeyString(), n.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := car.Finalize(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // deliverTo imports nodes into n's space as a peer's would arrive.
 func deliverTo(t *testing.T, n *korup2p.Node, space string, gen *dag.Node, nodes ...*dag.Node) error {
 	t.Helper()
-	_, err := n.Import(ctx, bytes.NewReader(carOf(t, gen, nodes...)), space, nil)
+	_, err := n.Import(ctx, bytes.NewReader(nodetest.CAR(t, gen, nodes...)), space, nil)
 	return err
 }
 
@@ -327,22 +298,22 @@ func reads(t *testing.T, n *korup2p.Node, space, key, want string) {
 func TestAttackNoCapability(t *testing.T) {
 	w := newWorld(t)
 	mallory := newPeerKey(t)
-	w.reject(w.write(mallory, cid.Undef, setOp(t, "notes/a", "pwned")), caps.ReasonBrokenChain)
+	w.reject(w.write(mallory, cid.Undef, nodetest.SetOp(t, "notes/a", "pwned")), caps.ReasonBrokenChain)
 	absent(t, w.owner, team, "notes/a")
 	if got := w.owner.AccessStats().Rejected[caps.ReasonBrokenChain]; got != 1 {
 		t.Errorf("AccessStats counts %d broken-chain rejections, want 1", got)
 	}
 
 	// A token the space does not hold.
-	w.reject(w.write(mallory, w.gen.CID(), setOp(t, "notes/a", "pwned")), caps.ReasonBrokenChain)
+	w.reject(w.write(mallory, w.gen.CID(), nodetest.SetOp(t, "notes/a", "pwned")), caps.ReasonBrokenChain)
 
 	// Someone else's token, held in the space.
 	alice := newPeerKey(t)
 	c := w.grant(alice.id, korup2p.Grant{Ability: caps.Write})
-	w.reject(w.write(mallory, c.ID, setOp(t, "notes/a", "pwned")), caps.ReasonWrongAudience)
+	w.reject(w.write(mallory, c.ID, nodetest.SetOp(t, "notes/a", "pwned")), caps.ReasonWrongAudience)
 	absent(t, w.owner, team, "notes/a")
 
-	w.accept(w.write(alice, c.ID, setOp(t, "notes/a", "alice")))
+	w.accept(w.write(alice, c.ID, nodetest.SetOp(t, "notes/a", "alice")))
 	reads(t, w.owner, team, "notes/a", `"alice"`)
 }
 
@@ -352,7 +323,7 @@ func TestAttackReaderWrites(t *testing.T) {
 	w := newWorld(t)
 	reader := newPeerKey(t)
 	c := w.grant(reader.id, korup2p.Grant{Ability: caps.Read})
-	w.reject(w.write(reader, c.ID, setOp(t, "notes/a", "pwned")), caps.ReasonInsufficientAbility)
+	w.reject(w.write(reader, c.ID, nodetest.SetOp(t, "notes/a", "pwned")), caps.ReasonInsufficientAbility)
 	absent(t, w.owner, team, "notes/a")
 
 	// Publishing a (narrower) token needs Read only.
@@ -368,17 +339,17 @@ func TestAttackPatternMismatch(t *testing.T) {
 	w := newWorld(t)
 	bob := newPeerKey(t)
 	c := w.grant(bob.id, korup2p.Grant{Ability: caps.Write, Keys: []string{"notes/*"}})
-	w.reject(w.write(bob, c.ID, setOp(t, "admin/x", "pwned")), caps.ReasonPatternMismatch)
+	w.reject(w.write(bob, c.ID, nodetest.SetOp(t, "admin/x", "pwned")), caps.ReasonPatternMismatch)
 	absent(t, w.owner, team, "admin/x")
 
-	w.accept(w.write(bob, c.ID, setOp(t, "notes/a", "fine")))
+	w.accept(w.write(bob, c.ID, nodetest.SetOp(t, "notes/a", "fine")))
 	reads(t, w.owner, team, "notes/a", `"fine"`)
 
-	w.reject(w.write(bob, c.ID, setOp(t, "notes/b", "half"), setOp(t, "admin/y", "pwned")), caps.ReasonPatternMismatch)
+	w.reject(w.write(bob, c.ID, nodetest.SetOp(t, "notes/b", "half"), nodetest.SetOp(t, "admin/y", "pwned")), caps.ReasonPatternMismatch)
 	absent(t, w.owner, team, "notes/b")
 	absent(t, w.owner, team, "admin/y")
 
-	w.reject(w.write(bob, c.ID, setOp(t, dag.SysNamespace+"/admin", "pwned")), caps.ReasonPatternMismatch)
+	w.reject(w.write(bob, c.ID, nodetest.SetOp(t, dag.SysNamespace+"/admin", "pwned")), caps.ReasonPatternMismatch)
 }
 
 // TestAttackTokenWindow: a token is used only within its validity window, judged
@@ -389,14 +360,14 @@ func TestAttackTokenWindow(t *testing.T) {
 	soon := w.grant(early.id, korup2p.Grant{Ability: caps.Write, NotBefore: t0.Add(time.Hour)})
 	exp := w.grant(late.id, korup2p.Grant{Ability: caps.Write, Expiry: t0.Add(time.Hour)})
 
-	w.reject(w.write(early, soon.ID, setOp(t, "notes/early", "pwned")), caps.ReasonNotYetValid)
+	w.reject(w.write(early, soon.ID, nodetest.SetOp(t, "notes/early", "pwned")), caps.ReasonNotYetValid)
 	absent(t, w.owner, team, "notes/early")
-	w.accept(w.write(late, exp.ID, setOp(t, "notes/late", "in time")))
+	w.accept(w.write(late, exp.ID, nodetest.SetOp(t, "notes/late", "in time")))
 
 	w.clk.Set(t0.Add(90 * time.Minute))
-	w.reject(w.write(late, exp.ID, setOp(t, "notes/late", "too late")), caps.ReasonExpired)
+	w.reject(w.write(late, exp.ID, nodetest.SetOp(t, "notes/late", "too late")), caps.ReasonExpired)
 	reads(t, w.owner, team, "notes/late", `"in time"`)
-	w.accept(w.write(early, soon.ID, setOp(t, "notes/early", "now valid")))
+	w.accept(w.write(early, soon.ID, nodetest.SetOp(t, "notes/early", "now valid")))
 	reads(t, w.owner, team, "notes/early", `"now valid"`)
 }
 
@@ -453,7 +424,7 @@ func TestAttackForgedToken(t *testing.T) {
 		b[i+7] ^= 0x01
 		forged := distinctions.Sum(b)
 		op := sysOp(t, dag.SysNamespace+"/caps/"+forged.String(), b)
-		w.reject(w.write(bob, forged, op, setOp(t, "notes/x", "forged")), forgedReasons...)
+		w.reject(w.write(bob, forged, op, nodetest.SetOp(t, "notes/x", "forged")), forgedReasons...)
 		absent(t, w.owner, team, "notes/x")
 	})
 
@@ -467,15 +438,15 @@ func TestAttackForgedToken(t *testing.T) {
 		forged := distinctions.Sum(b)
 		op := sysOp(t, dag.SysNamespace+"/caps/"+forged.String(), b)
 		// Carried by the node that uses it.
-		w.reject(w.write(bob, forged, op, setOp(t, "admin/x", "forged")), forgedReasons...)
+		w.reject(w.write(bob, forged, op, nodetest.SetOp(t, "admin/x", "forged")), forgedReasons...)
 		// Published on its own, under bob's real token.
 		w.reject(w.write(bob, c.ID, op), forgedReasons...)
 		// Named, not carried.
-		w.reject(w.write(bob, forged, setOp(t, "admin/x", "forged")), forgedReasons...)
+		w.reject(w.write(bob, forged, nodetest.SetOp(t, "admin/x", "forged")), forgedReasons...)
 		absent(t, w.owner, team, "admin/x")
 	})
 
-	w.accept(w.write(bob, c.ID, setOp(t, "notes/x", "real")))
+	w.accept(w.write(bob, c.ID, nodetest.SetOp(t, "notes/x", "real")))
 	reads(t, w.owner, team, "notes/x", `"real"`)
 }
 
@@ -486,19 +457,19 @@ func TestAttackWideningDelegation(t *testing.T) {
 	c := w.grant(bob.id, korup2p.Grant{Ability: caps.Write, Keys: []string{"notes/*"}})
 
 	wide := issue(t, bob, caps.Token{Audience: carol.id, Space: w.space.ID, Ability: caps.Write, Keys: []string{"*"}, Proof: c.ID})
-	w.reject(w.write(carol, wide.CID(), tokenOp(t, wide), setOp(t, "admin/x", "pwned")), caps.ReasonPatternMismatch)
-	w.reject(w.write(carol, wide.CID(), tokenOp(t, wide), setOp(t, "notes/c", "pwned")), caps.ReasonPatternMismatch)
+	w.reject(w.write(carol, wide.CID(), tokenOp(t, wide), nodetest.SetOp(t, "admin/x", "pwned")), caps.ReasonPatternMismatch)
+	w.reject(w.write(carol, wide.CID(), tokenOp(t, wide), nodetest.SetOp(t, "notes/c", "pwned")), caps.ReasonPatternMismatch)
 	absent(t, w.owner, team, "admin/x")
 	absent(t, w.owner, team, "notes/c")
 
 	r := w.grant(dave.id, korup2p.Grant{Ability: caps.Read})
 	raised := issue(t, dave, caps.Token{Audience: erin.id, Space: w.space.ID, Ability: caps.Write, Keys: []string{"*"}, Proof: r.ID})
-	w.reject(w.write(erin, raised.CID(), tokenOp(t, raised), setOp(t, "notes/e", "pwned")), caps.ReasonInsufficientAbility)
+	w.reject(w.write(erin, raised.CID(), tokenOp(t, raised), nodetest.SetOp(t, "notes/e", "pwned")), caps.ReasonInsufficientAbility)
 	absent(t, w.owner, team, "notes/e")
 
 	// A narrowing delegation works.
 	narrow := issue(t, bob, caps.Token{Audience: carol.id, Space: w.space.ID, Ability: caps.Write, Keys: []string{"notes/c"}, Proof: c.ID})
-	w.accept(w.write(carol, narrow.CID(), tokenOp(t, narrow), setOp(t, "notes/c", "delegated")))
+	w.accept(w.write(carol, narrow.CID(), tokenOp(t, narrow), nodetest.SetOp(t, "notes/c", "delegated")))
 	reads(t, w.owner, team, "notes/c", `"delegated"`)
 }
 
@@ -507,13 +478,13 @@ func TestAttackSelfIssuedRoot(t *testing.T) {
 	w := newWorld(t)
 	mallory, bob := newPeerKey(t), newPeerKey(t)
 	root := issue(t, mallory, caps.Token{Audience: mallory.id, Space: w.space.ID, Ability: caps.Admin, Keys: []string{"*"}})
-	w.reject(w.write(mallory, root.CID(), tokenOp(t, root), setOp(t, "notes/a", "pwned")), caps.ReasonNotOwner)
+	w.reject(w.write(mallory, root.CID(), tokenOp(t, root), nodetest.SetOp(t, "notes/a", "pwned")), caps.ReasonNotOwner)
 	absent(t, w.owner, team, "notes/a")
 
 	// A writer on notes/* roots itself a token for everything.
 	w.grant(bob.id, korup2p.Grant{Ability: caps.Write, Keys: []string{"notes/*"}})
 	self := issue(t, bob, caps.Token{Audience: bob.id, Space: w.space.ID, Ability: caps.Write, Keys: []string{"*"}})
-	w.reject(w.write(bob, self.CID(), tokenOp(t, self), setOp(t, "admin/x", "pwned")), caps.ReasonNotOwner)
+	w.reject(w.write(bob, self.CID(), tokenOp(t, self), nodetest.SetOp(t, "admin/x", "pwned")), caps.ReasonNotOwner)
 	absent(t, w.owner, team, "admin/x")
 }
 
@@ -526,24 +497,24 @@ func TestAttackRevokedWriter(t *testing.T) {
 	c := w.grant(bob.id, korup2p.Grant{Ability: caps.Write})
 	d := issue(t, bob, caps.Token{Audience: dave.id, Space: w.space.ID, Ability: caps.Write, Keys: []string{"notes/*"}, Proof: c.ID})
 
-	before := w.write(bob, c.ID, setOp(t, "notes/before", "b"))
+	before := w.write(bob, c.ID, nodetest.SetOp(t, "notes/before", "b"))
 	w.accept(before)
-	dBefore := w.write(dave, d.CID(), tokenOp(t, d), setOp(t, "notes/d-before", "d"))
+	dBefore := w.write(dave, d.CID(), tokenOp(t, d), nodetest.SetOp(t, "notes/d-before", "d"))
 	w.accept(dBefore)
 
 	preRevocation := w.heads()
-	overwrite := setOp(t, "notes/before", "overwritten")
+	overwrite := nodetest.SetOp(t, "notes/before", "overwritten")
 	overwrite.Prev = []cid.Cid{before.CID()}
-	conc := craft(t, w.space.ID, bob, c.ID, preRevocation, t0, setOp(t, "notes/concurrent", "c"), overwrite)
-	dConc := craft(t, w.space.ID, dave, d.CID(), preRevocation, t0, setOp(t, "notes/d-concurrent", "d"))
+	conc := craft(t, w.space.ID, bob, c.ID, preRevocation, t0, nodetest.SetOp(t, "notes/concurrent", "c"), overwrite)
+	dConc := craft(t, w.space.ID, dave, d.CID(), preRevocation, t0, nodetest.SetOp(t, "notes/d-concurrent", "d"))
 
 	rev, err := w.owner.Revoke(ctx, team, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	w.reject(w.write(bob, c.ID, setOp(t, "notes/after", "pwned")), caps.ReasonRevoked)
-	w.reject(w.write(dave, d.CID(), setOp(t, "notes/d-after", "pwned")), caps.ReasonRevoked)
+	w.reject(w.write(bob, c.ID, nodetest.SetOp(t, "notes/after", "pwned")), caps.ReasonRevoked)
+	w.reject(w.write(dave, d.CID(), nodetest.SetOp(t, "notes/d-after", "pwned")), caps.ReasonRevoked)
 	absent(t, w.owner, team, "notes/after")
 	absent(t, w.owner, team, "notes/d-after")
 
@@ -598,7 +569,7 @@ func TestAttackRevocationFromPeer(t *testing.T) {
 	}
 	sync()
 
-	conc := craft(t, w.space.ID, bob, c.ID, headsOf(t, replica, team), t0, setOp(t, "notes/c", "concurrent"))
+	conc := craft(t, w.space.ID, bob, c.ID, headsOf(t, replica, team), t0, nodetest.SetOp(t, "notes/c", "concurrent"))
 	if err := deliverTo(t, replica, team, w.gen, conc); err != nil {
 		t.Fatal(err)
 	}
@@ -648,7 +619,7 @@ func TestAttackForeignRevocation(t *testing.T) {
 	}
 	w.reject(w.write(reader, rc.ID, revocationOp(t, other)), caps.ReasonWrongAudience)
 
-	w.accept(w.write(bob, c.ID, setOp(t, "notes/bob", "still writes")))
+	w.accept(w.write(bob, c.ID, nodetest.SetOp(t, "notes/bob", "still writes")))
 	reads(t, w.owner, team, "notes/bob", `"still writes"`)
 }
 
@@ -669,7 +640,7 @@ func TestAttackCrossSpaceReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bobNode := w.write(bob, c.ID, setOp(t, "notes/b", "team"))
+	bobNode := w.write(bob, c.ID, nodetest.SetOp(t, "notes/b", "team"))
 	w.accept(bobNode)
 
 	t.Run("nodes replayed", func(t *testing.T) {
@@ -703,9 +674,9 @@ func TestAttackCrossSpaceReplay(t *testing.T) {
 		}
 	}
 	// The token of team, carried into other.
-	rejectOther(craft(t, other.ID, bob, c.ID, otherHeads(), t0, tokenOp(t, tok), setOp(t, "notes/b", "pwned")), caps.ReasonWrongSpace)
+	rejectOther(craft(t, other.ID, bob, c.ID, otherHeads(), t0, tokenOp(t, tok), nodetest.SetOp(t, "notes/b", "pwned")), caps.ReasonWrongSpace)
 	// Named, not carried: other does not hold it.
-	rejectOther(craft(t, other.ID, bob, c.ID, otherHeads(), t0, setOp(t, "notes/b", "pwned")), caps.ReasonBrokenChain)
+	rejectOther(craft(t, other.ID, bob, c.ID, otherHeads(), t0, nodetest.SetOp(t, "notes/b", "pwned")), caps.ReasonBrokenChain)
 	absent(t, w.owner, "other", "notes/b")
 
 	mustPut(t, w.owner, "other", "notes/o", "other")

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	carv2 "github.com/ipld/go-car/v2"
-	carstorage "github.com/ipld/go-car/v2/storage"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/distinctions"
+	"github.com/korup2p/korup2p/internal/nodetest"
 	"github.com/korup2p/korup2p/net/syncproto"
 	"github.com/korup2p/korup2p/testnet"
 )
@@ -59,25 +58,6 @@ func invite(t *testing.T, inviter, joiner *korup2p.Node, ability caps.Ability) {
 	}
 }
 
-// carOf is a CAR file of a space: its genesis first, then nodes.
-func carOf(t *testing.T, gen *dag.Node, nodes ...*dag.Node) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	car, err := carstorage.NewWritable(&buf, []cid.Cid{gen.CID()}, carv2.WriteAsCarV1(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range append([]*dag.Node{gen}, nodes...) {
-		if err := car.Put(ctx, n.CID().KeyString(), n.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := car.Finalize(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func dagLen(t *testing.T, n *korup2p.Node) int {
 	t.Helper()
 	log, err := n.DAGLog(ctx, team, 0)
@@ -112,7 +92,7 @@ func TestAccessNoReadNoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Import(ctx, bytes.NewReader(carOf(t, gen)), "", nil); err != nil {
+	if _, err := c.Import(ctx, bytes.NewReader(nodetest.CAR(t, gen)), "", nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -287,7 +267,7 @@ func TestAccessRevocationPropagates(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := c.AccessStats().Rejected[caps.ReasonRevoked]
-	if _, err := c.Import(ctx, bytes.NewReader(carOf(t, gen, late)), "", nil); err == nil {
+	if _, err := c.Import(ctx, bytes.NewReader(nodetest.CAR(t, gen, late)), "", nil); err == nil {
 		t.Errorf("C accepted B's write built on the revocation")
 	}
 	if got := c.AccessStats().Rejected[caps.ReasonRevoked]; got != before+1 {

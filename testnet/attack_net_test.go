@@ -18,6 +18,7 @@ import (
 	"github.com/korup2p/korup2p/caps"
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/distinctions"
+	"github.com/korup2p/korup2p/internal/nodetest"
 	"github.com/korup2p/korup2p/net/gossip"
 	nethost "github.com/korup2p/korup2p/net/host"
 	"github.com/korup2p/korup2p/net/syncproto"
@@ -123,7 +124,7 @@ func (m *mallory) forgeWrites(t *testing.T, capability cid.Cid, n int) []*dag.No
 	t.Helper()
 	out := make([]*dag.Node, n)
 	for i := range out {
-		out[i] = m.forge(t, capability, valueOp(t, "notes/x", fmt.Sprintf("pwned %d %d", time.Now().UnixNano(), i)))
+		out[i] = m.forge(t, capability, nodetest.SetOp(t, "notes/x", fmt.Sprintf("pwned %d %d", time.Now().UnixNano(), i)))
 	}
 	return out
 }
@@ -154,15 +155,6 @@ func (m *mallory) syncWith(t *testing.T, p peer.ID) (syncproto.Result, error) {
 		}
 		return res, err
 	}
-}
-
-func valueOp(t *testing.T, key string, v any) dag.Op {
-	t.Helper()
-	d, err := distinctions.EncodeValue(v, distinctions.DefaultLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dag.Op{Key: key, Kind: dag.KindSet, Value: d.Bytes}
 }
 
 // idleHandler is Mallory's gossip.Handler: it takes nothing.
@@ -373,8 +365,8 @@ func TestAttackNetNoCapability(t *testing.T) {
 		beforeNoCap[i] = rejected(n, caps.ReasonBrokenChain)
 	}
 
-	noCap := m.forge(t, cid.Undef, valueOp(t, "notes/x", "pwned: no capability"))
-	stolen := m.forge(t, bTok.ID, valueOp(t, "notes/x", "pwned: B's token"))
+	noCap := m.forge(t, cid.Undef, nodetest.SetOp(t, "notes/x", "pwned: no capability"))
+	stolen := m.forge(t, bTok.ID, nodetest.SetOp(t, "notes/x", "pwned: B's token"))
 	forged := []*dag.Node{noCap, stolen}
 	m.rep.add(forged...)
 	m.publish(t, forged...)
