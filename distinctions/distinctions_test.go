@@ -249,7 +249,14 @@ func TestIPLDReadsOurBytes(t *testing.T) {
 	}
 }
 
-func assertIPLDRoundTrip(t *testing.T, d distinctions.Distinction) {
+// fataler is what *testing.T and *rapid.T have in common.
+type fataler interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+func assertIPLDRoundTrip(t fataler, d distinctions.Distinction) {
 	t.Helper()
 	nb := basicnode.Prototype.Any.NewBuilder()
 	if err := dagcbor.Decode(nb, bytes.NewReader(d.Bytes)); err != nil {
