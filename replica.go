@@ -164,6 +164,19 @@ func (sp *space) InstallSnapshot(root cid.Cid, blocks map[cid.Cid][]byte) error 
 // Ingest implements syncproto.Replica: it decodes and checks blocks (signatures in
 // parallel) and ingests them.
 func (sp *space) Ingest(from peer.ID, blocks [][]byte) (syncproto.IngestResult, error) {
+	return sp.IngestPrepared(from, sp.Prepare(from, blocks))
+}
+
+// prepared is a batch of blocks from a peer, decoded and checked on their own.
+type prepared struct {
+	nodes   []*dag.Node // the valid ones
+	invalid int         // blocks that did not decode, or belong to another space
+}
+
+// Prepare implements syncproto.Preparer: it decodes blocks and checks each on its own
+// (format, signature, space), on every core. A sync session calls it as a batch
+// arrives, while the batch before it is ingested.
+func (sp *space) Prepare(_ peer.ID, blocks [][]byte) any {
 	nodes := make([]*dag.Node, len(blocks))
 	var wg sync.WaitGroup
 	next := make(chan int, len(blocks))
@@ -184,11 +197,20 @@ func (sp *space) Ingest(from peer.ID, blocks [][]byte) (syncproto.IngestResult, 
 	}
 	wg.Wait()
 	valid := slices.DeleteFunc(nodes, func(n *dag.Node) bool { return n == nil })
-	res, err := sp.ingest(from, valid)
-	for range len(blocks) - len(valid) {
+	return &prepared{nodes: valid, invalid: len(blocks) - len(valid)}
+}
+
+// IngestPrepared implements syncproto.Preparer: it ingests what Prepare checked.
+func (sp *space) IngestPrepared(from peer.ID, p any) (syncproto.IngestResult, error) {
+	b, ok := p.(*prepared)
+	if !ok {
+		return syncproto.IngestResult{}, fmt.Errorf("ingest into %s: %T is not a prepared batch", sp.name, p)
+	}
+	res, err := sp.ingest(from, b.nodes)
+	for range b.invalid {
 		sp.n.denials.add("invalid", false)
 	}
-	res.Rejected += len(blocks) - len(valid)
+	res.Rejected += b.invalid
 	return res, err
 }
 

@@ -92,7 +92,9 @@
 // a larger node goes alone); each says how many nodes are still to come in the turn,
 // for progress. The receiver hands each batch to Replica.Ingest as it arrives while
 // a reader goroutine reads and decodes the next: batches are never acknowledged one
-// by one.
+// by one. A Replica that is also a [Preparer] has each batch checked (decoded, its
+// signatures verified) by Prepare in that reader goroutine, then stored by
+// IngestPrepared, so that checking one batch overlaps storing the one before.
 //
 // Resumption: what an interrupted session delivered was ingested batch by batch and
 // stays. The next session reconciles anew, and the receiver's items now include

@@ -38,6 +38,16 @@ type Replica interface {
 	InstallSnapshot(root cid.Cid, blocks map[cid.Cid][]byte) error
 }
 
+// Preparer is implemented by a Replica that checks a batch of blocks on its own
+// (decoding, signatures) before ingesting it. A session calls Prepare in its reader
+// goroutine as each batch arrives, so one batch is checked while the one before it
+// is ingested, then IngestPrepared with what Prepare returned, in the order the
+// batches came. Ingest(from, b) must equal IngestPrepared(from, Prepare(from, b)).
+type Preparer interface {
+	Prepare(from peer.ID, blocks [][]byte) any
+	IngestPrepared(from peer.ID, prepared any) (IngestResult, error)
+}
+
 // SnapshotTruster is implemented by a Replica that takes snapshots from some peers
 // only. A snapshot's folded state cannot be checked node by node, so a replica whose
 // writes are access-controlled takes one only from a peer it trusts (korup2p: the

@@ -19,7 +19,8 @@ const byeTimeout = 5 * time.Second
 
 // session is one run of the protocol on one stream, either role. Its methods run on
 // one goroutine; a reader goroutine reads and decodes the next message meanwhile, so
-// that a batch of nodes is ingested while the next one arrives.
+// that a batch of nodes is ingested while the next one arrives and, when the replica
+// is a Preparer, is checked.
 type session struct {
 	svc       *Service
 	rep       Replica
@@ -73,10 +74,14 @@ func (ss *session) attachConn(st network.Stream, c *conn) {
 	ss.in = make(chan inbound, 1)
 	ss.quit = make(chan struct{})
 	ss.readerDone = make(chan struct{})
+	prep, _ := ss.rep.(Preparer)
 	go func() {
 		defer close(ss.readerDone)
 		for {
 			m := c.read()
+			if b, ok := m.v.(*blocksMsg); ok && m.err == nil && prep != nil {
+				m.prepared = prep.Prepare(ss.peer, b.Blocks)
+			}
 			select {
 			case ss.in <- m:
 			case <-ss.quit:
@@ -403,7 +408,7 @@ func (ss *session) readTurn() (inbound, error) {
 		}
 		switch m.t {
 		case msgBlocks:
-			if err := ss.ingest(m.v.(*blocksMsg)); err != nil {
+			if err := ss.ingest(m.v.(*blocksMsg), m.prepared); err != nil {
 				return m, err
 			}
 		case msgSnapBlocks:
@@ -417,13 +422,19 @@ func (ss *session) readTurn() (inbound, error) {
 	}
 }
 
-// ingest hands a batch to the replica.
-func (ss *session) ingest(m *blocksMsg) error {
+// ingest hands a batch to the replica, checked already if prepared is not nil.
+func (ss *session) ingest(m *blocksMsg, prepared any) error {
 	if ss.turnStart {
 		ss.announced += len(m.Blocks) + int(m.Left)
 		ss.turnStart = false
 	}
-	r, err := ss.rep.Ingest(ss.peer, m.Blocks)
+	var r IngestResult
+	var err error
+	if prep, ok := ss.rep.(Preparer); ok && prepared != nil {
+		r, err = prep.IngestPrepared(ss.peer, prepared)
+	} else {
+		r, err = ss.rep.Ingest(ss.peer, m.Blocks)
+	}
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}

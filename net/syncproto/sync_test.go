@@ -635,3 +635,67 @@ func TestSnapshotRootCheck(t *testing.T) {
 		t.Errorf("unasked snapshot: %v, want ErrProtocol", err)
 	}
 }
+
+// preparing is a replica that checks each batch ahead of ingesting it (a Preparer).
+type preparing struct {
+	*fakeReplica
+	mu       sync.Mutex
+	order    []int // the sequence number of each batch IngestPrepared got
+	prepared int
+	direct   int // Ingest calls, which a session must not make to a Preparer
+}
+
+type preparedBatch struct {
+	seq    int
+	blocks [][]byte
+}
+
+func (p *preparing) Prepare(_ peer.ID, blocks [][]byte) any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prepared++
+	return preparedBatch{seq: p.prepared, blocks: blocks}
+}
+
+func (p *preparing) IngestPrepared(from peer.ID, x any) (IngestResult, error) {
+	b := x.(preparedBatch)
+	p.mu.Lock()
+	p.order = append(p.order, b.seq)
+	p.mu.Unlock()
+	return p.fakeReplica.Ingest(from, b.blocks)
+}
+
+func (p *preparing) Ingest(from peer.ID, blocks [][]byte) (IngestResult, error) {
+	p.mu.Lock()
+	p.direct++
+	p.mu.Unlock()
+	return p.fakeReplica.Ingest(from, blocks)
+}
+
+// TestPreparer: a replica that is a Preparer has every batch prepared (in the
+// session's reader) and then ingested from what Prepare returned, in arrival order.
+func TestPreparer(t *testing.T) {
+	noLeaks(t)
+	h := chainOf(t, 2000, 4, nil)
+	a := h.replica(t)
+	b := &preparing{fakeReplica: h.fresh(t)}
+	na, nb := pair(t, a, b, nil, nil)
+	res := syncNow(t, nb, na, h.g.CID())
+	wantUnion(t, a, b.fakeReplica, 2001)
+	if res.Applied != 2000 || !res.InSync {
+		t.Errorf("result %+v", res)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.direct != 0 {
+		t.Errorf("Ingest called %d times on a Preparer", b.direct)
+	}
+	if want := 2000 / DefaultBatchNodes; b.prepared < want || len(b.order) != b.prepared {
+		t.Fatalf("%d batches prepared, %d ingested; want at least %d, all ingested", b.prepared, len(b.order), want)
+	}
+	for i, seq := range b.order {
+		if seq != i+1 {
+			t.Fatalf("batches ingested in the order %v, not as they came", b.order)
+		}
+	}
+}

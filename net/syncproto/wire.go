@@ -311,6 +311,8 @@ type inbound struct {
 	size int // body bytes
 	v    any // *helloMsg, *reconIn, *blocksMsg, *headsMsg, *refuseMsg, *snapGetMsg, *snapBlocksMsg
 	err  error
+
+	prepared any // for blocks, what the replica's Preparer made of them (nil without one)
 }
 
 // reconIn is a checked recon message in domain types.
