@@ -33,9 +33,11 @@ type report struct {
 	ValueBytes        int     `json:"value_bytes"`
 	WriteSeconds      float64 `json:"write_seconds"`
 	ConvergeSeconds   float64 `json:"converge_after_last_write_seconds"`
+	ConvergeVerified  float64 `json:"converge_state_verified_seconds"`
 	WireBytesPerWrite float64 `json:"wire_bytes_per_write"`
 	CatchupNodes      int     `json:"catchup_nodes"`
 	CatchupSeconds    float64 `json:"catchup_seconds"`
+	CatchupVerified   float64 `json:"catchup_state_verified_seconds"`
 	ApartNodes        int     `json:"apart_nodes_per_side"`
 	ReconRoundTrips   int     `json:"reconcile_round_trips"`
 	ReconBytes        int64   `json:"reconcile_bytes"`
@@ -54,6 +56,7 @@ func main() {
 	revoke := flag.Int("revoke", 3, "peers of a restricted space in which the owner revokes a writer: time until every peer holds it revoked (0 to skip)")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	flag.StringVar(&catchupProfile, "catchup-cpuprofile", "", "write a CPU profile of the catch-up alone (from connect to converged) to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -71,6 +74,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// catchupProfile is the file -catchup-cpuprofile names.
+var catchupProfile string
+
+// profile starts a CPU profile into file, if one is named, and returns what stops it.
+func profile(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func run(peers, writes, valueBytes, catchup, apart, revoke int, asJSON bool) error {
@@ -117,10 +139,11 @@ func run(peers, writes, valueBytes, catchup, apart, revoke int, asJSON bool) err
 	}
 	last := time.Now()
 	r.WriteSeconds = last.Sub(t0).Seconds()
-	if err := waitConverged(net, 60*time.Second); err != nil {
+	same, err := waitConverged(net, 60*time.Second)
+	if err != nil {
 		return err
 	}
-	r.ConvergeSeconds = time.Since(last).Seconds()
+	r.ConvergeSeconds, r.ConvergeVerified = same.Sub(last).Seconds(), time.Since(last).Seconds()
 	r.WireBytesPerWrite = float64(wireBytes(net)-before) / float64(peers*writes)
 	closeAll(net)
 
@@ -139,15 +162,22 @@ func run(peers, writes, valueBytes, catchup, apart, revoke int, asJSON bool) err
 		if err != nil {
 			return err
 		}
+		stopProfile, err := profile(catchupProfile)
+		if err != nil {
+			return err
+		}
 		t := time.Now()
 		if _, err := fresh.n.Connect(ctx, net[0].addrs[0]); err != nil {
+			stopProfile()
 			return err
 		}
 		net = append(net, fresh)
-		if err := waitConverged(net, 5*time.Minute); err != nil {
+		same, err := waitConverged(net, 5*time.Minute)
+		r.CatchupSeconds, r.CatchupVerified = same.Sub(t).Seconds(), time.Since(t).Seconds()
+		stopProfile()
+		if err != nil {
 			return err
 		}
-		r.CatchupSeconds = time.Since(t).Seconds()
 		closeAll(net)
 	}
 
@@ -177,7 +207,7 @@ func run(peers, writes, valueBytes, catchup, apart, revoke int, asJSON bool) err
 			return err
 		}
 		r.ReconRoundTrips, r.ReconBytes, r.ReconSeconds = res.RoundTrips, res.BytesSent+res.BytesReceived, res.Duration.Seconds()
-		if err := waitConverged([]*peerNode{a, b}, time.Minute); err != nil {
+		if _, err := waitConverged([]*peerNode{a, b}, time.Minute); err != nil {
 			return err
 		}
 		closeAll([]*peerNode{a, b})
@@ -193,10 +223,10 @@ func run(peers, writes, valueBytes, catchup, apart, revoke int, asJSON bool) err
 	}
 	fmt.Printf("peers %d, %d writes each (%d-byte values), one node per write\n", peers, writes, valueBytes)
 	fmt.Printf("  writes took                 %.3f s\n", r.WriteSeconds)
-	fmt.Printf("  converged after last write  %.3f s\n", r.ConvergeSeconds)
+	fmt.Printf("  converged after last write  %.3f s (state digests checked equal at %.3f s)\n", r.ConvergeSeconds, r.ConvergeVerified)
 	fmt.Printf("  bytes on the wire per write %.0f (all peers, both directions)\n", r.WireBytesPerWrite)
 	if catchup > 0 {
-		fmt.Printf("fresh peer caught up %d nodes in %.3f s\n", catchup, r.CatchupSeconds)
+		fmt.Printf("fresh peer caught up %d nodes in %.3f s (state digests checked equal at %.3f s)\n", catchup, r.CatchupSeconds, r.CatchupVerified)
 	}
 	if apart > 0 {
 		fmt.Printf("two peers %d nodes apart each: one session of %d round trips, %d bytes, %.3f s\n",
@@ -257,24 +287,30 @@ func closeAll(ps []*peerNode) {
 	}
 }
 
-// waitConverged waits until every peer has the same heads and state digest.
-func waitConverged(ps []*peerNode, timeout time.Duration) error {
+// waitConverged waits until every peer has the same heads and state digest. It
+// returns when the heads were found equal in the check that succeeded: the moment
+// every peer held the same nodes. Equal digests then confirm that they read the
+// same state; computing them (reading every key) is not part of the time.
+func waitConverged(ps []*peerNode, timeout time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		same, why := converged(ps)
+		same, why := sameHeads(ps)
+		at := time.Now()
 		if same {
-			return nil
+			same, why = sameState(ps)
+		}
+		if same {
+			return at, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not converged after %s: %s", timeout, why)
+			return time.Time{}, fmt.Errorf("not converged after %s: %s", timeout, why)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-func converged(ps []*peerNode) (bool, string) {
+func sameHeads(ps []*peerNode) (bool, string) {
 	var heads0 []cid.Cid
-	var digest0 string
 	for i, p := range ps {
 		heads, err := p.n.Heads(space)
 		if err != nil {
@@ -286,6 +322,11 @@ func converged(ps []*peerNode) (bool, string) {
 			return false, fmt.Sprintf("peer %d has other heads", i)
 		}
 	}
+	return true, ""
+}
+
+func sameState(ps []*peerNode) (bool, string) {
+	var digest0 string
 	for i, p := range ps {
 		d, err := p.n.StateDigest(context.Background(), space)
 		if err != nil {
