@@ -161,7 +161,31 @@ func (db *DB) Space(g *dag.Node) (dag.Store, error) {
 	if db.closed {
 		return nil, ErrClosed
 	}
-	return &store{db: db, k: newSpaceKeys(g.CID())}, nil
+	k := newSpaceKeys(g.CID())
+	if other, err := db.spaceWithPrefix(k); err != nil {
+		return nil, fmt.Errorf("space of %s: %w", g.CID(), err)
+	} else if other.Defined() {
+		return nil, fmt.Errorf("space of %s: its index prefix %s is taken by space %s", g.CID(), k.base, other)
+	}
+	return &store{db: db, k: k}, nil
+}
+
+// spaceWithPrefix returns a space of the index, other than k's, whose keys have k's
+// prefix, or cid.Undef. It reads the list of spaces (one entry each).
+func (db *DB) spaceWithPrefix(k spaceKeys) (cid.Cid, error) {
+	other := cid.Undef
+	err := scan(db.index.DB, keySpaces, successor(keySpaces), func(key []byte) error {
+		sp, err := lastCID(key)
+		if err != nil {
+			return err
+		}
+		if !sp.Equals(k.id) && newSpaceKeys(sp).base == k.base {
+			other = sp
+			return errStop
+		}
+		return nil
+	})
+	return other, err
 }
 
 // Sync is the durability barrier: with DurabilityAlways, every node stored before

@@ -40,22 +40,25 @@
 // Keys are go-datastore keys built from fixed words and lowercase hex: every CID,
 // user key and author is hex-encoded, which keeps byte order and prefixes and never
 // contains '/', so ds.NewKey's path cleaning ("//", "..") and segment-wise prefixes
-// never see a user's bytes. <sp> is the hex of the space ID, <c> of a node's CID.
+// never see a user's bytes. <sp> is the hex of the space ID, <c> of a node's CID,
+// and <p> the space's prefix: the hex of the first 8 bytes of its ID's digest, which
+// every key of the space carries (the whole ID would be 72 characters of every key;
+// DB.Space refuses a second space with the same prefix).
 //
-//	/version                          index format version ("1")
+//	/version                          index format version ("2")
 //	/checkpoint                       wal.Pos of the last record indexed (16 bytes)
 //	/count                            nodes indexed, all spaces (decimal)
 //	/spaces/<sp>                      one entry per space with nodes
-//	/s/<sp>/count                     nodes in the space (decimal)
-//	/s/<sp>/node/<c>                  segment, offset, height (3 × uint64 BE)
-//	/s/<sp>/head/<c>                  a head: no stored node names c as a parent
-//	/s/<sp>/child/<parent>/<c>        c names parent as a parent
-//	/s/<sp>/khead/<key>/<c>           a key-head of key
-//	/s/<sp>/hist/<key>/<clock>/a<author>/<c>
+//	/s/<p>/count                      nodes in the space (decimal)
+//	/s/<p>/node/<c>                   segment, offset, height (3 × uint64 BE)
+//	/s/<p>/head/<c>                   a head: no stored node names c as a parent
+//	/s/<p>/child/<parent>/<c>         c names parent as a parent
+//	/s/<p>/khead/<key>/<c>            a key-head of key
+//	/s/<p>/hist/<key>/<clock>/a<author>/<c>
 //	                                  a version of key; <clock> is 16 hex digits of
 //	                                  wall time and 8 of the logical counter, so a
 //	                                  prefix scan returns the history oldest first
-//	/s/<sp>/key/<key>                 key was written (Keys)
+//	/s/<p>/key/<key>                  key was written (Keys)
 //
 // Every read of a list is one ordered range scan. go-ds-pebble's Query cannot start
 // a scan at a given key — it starts at the first key of a whole-segment prefix and

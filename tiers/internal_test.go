@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,4 +161,70 @@ func FuzzKeyEncoding(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestIndexOfAnotherVersion: an index written in another format (version 1 named
+// spaces by their whole ID) is rebuilt from the WAL on Open.
+func TestIndexOfAnotherVersion(t *testing.T) {
+	dir := t.TempDir()
+	db, _, g := chain(t, dir, 10)
+	if err := db.index.Put(db.ctx, dsKey(keyVersion), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var warned []string
+	db, err := Open(dir, &Options{Warn: func(msg string, _ ...any) { warned = append(warned, msg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if !slices.ContainsFunc(warned, func(m string) bool { return strings.Contains(m, "index of another version") }) {
+		t.Errorf("no warning of a rebuild: %q", warned)
+	}
+	if got := db.Stats().Replayed; got != 11 {
+		t.Errorf("replayed %d records, want 11", got)
+	}
+	if v, err := db.index.Get(db.ctx, dsKey(keyVersion)); err != nil || string(v) != indexVersion {
+		t.Errorf("version after the rebuild %q, %v", v, err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := db.Space(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heads, err := st.Heads(); err != nil || len(heads) != 1 {
+		t.Errorf("heads after the rebuild %v, %v", heads, err)
+	}
+}
+
+// TestSpacePrefixTaken: a space whose index prefix another space of the index has
+// is refused, not mixed into that space's keys.
+func TestSpacePrefixTaken(t *testing.T) {
+	db, _, g := chain(t, t.TempDir(), 1)
+	defer db.Close()
+	k := newSpaceKeys(g.CID())
+	if len(k.base) != len(keySpace)+2*spacePrefixBytes {
+		t.Fatalf("space keys under %q: want a %d-byte prefix", k.base, spacePrefixBytes)
+	}
+	// The same digest under another codec: another space ID, the same prefix.
+	twin := cid.NewCidV1(cid.Raw, g.CID().Hash())
+	if newSpaceKeys(twin).base != k.base {
+		t.Fatal("the twin has another prefix")
+	}
+	if err := db.index.Put(db.ctx, dsKey(keySpaces+hexs(twin.Bytes())), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Space(g); err == nil || !strings.Contains(err.Error(), "is taken by space "+twin.String()) {
+		t.Fatalf("Space of a taken prefix: %v", err)
+	}
+	other, err := dag.NewOpenGenesis("another")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Space(other); err != nil {
+		t.Fatalf("Space of another prefix: %v", err)
+	}
 }

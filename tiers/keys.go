@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/korup2p/korup2p/dag"
 	"github.com/korup2p/korup2p/wal"
@@ -28,16 +29,33 @@ const (
 )
 
 // indexVersion is the format of the index. An index of another version is rebuilt.
-const indexVersion = "1"
+// Version 2 names a space by a short prefix of its ID (spacePrefix) instead of the
+// whole ID.
+const indexVersion = "2"
 
-// spaceKeys builds the keys of one space's index, all under /s/<space>.
+// spaceKeys builds the keys of one space's index, all under /s/<prefix>.
 type spaceKeys struct {
 	id   cid.Cid // the space
 	base string
 }
 
 func newSpaceKeys(space cid.Cid) spaceKeys {
-	return spaceKeys{id: space, base: keySpace + hexs(space.Bytes())}
+	return spaceKeys{id: space, base: keySpace + spacePrefix(space)}
+}
+
+// spacePrefixBytes is how much of a space ID's digest names it in index keys.
+const spacePrefixBytes = 8
+
+// spacePrefix names a space in the index: the hex of the first spacePrefixBytes of
+// its ID's SHA-256 digest (16 characters instead of the whole ID's 72), which every
+// index key of the space carries. DB.Space refuses a space whose prefix another
+// space of the index has; finding such a pair by chance, or making one on purpose
+// for a space someone else created, is out of reach (a 64-bit second preimage).
+func spacePrefix(space cid.Cid) string {
+	if h, err := multihash.Decode(space.Hash()); err == nil && len(h.Digest) >= spacePrefixBytes {
+		return hexs(h.Digest[:spacePrefixBytes])
+	}
+	return hexs(space.Bytes()) // not a digest we expect: the whole ID
 }
 
 // lost marks c as a dependency of indexed nodes whose WAL record was lost
