@@ -198,7 +198,12 @@ func run(peers, writes, valueBytes, catchup, apart, revoke int, asJSON bool) err
 				}
 			}
 		}
-		// Connect without letting the new-peer sync run first: b blocks a, a dials.
+		// Connecting starts a sync on its own, which SyncWith joins. Should b start
+		// one too, the two sessions cross and the peer with the smaller ID keeps its
+		// own (syncproto): so a, whose session is measured, is that peer.
+		if b.n.ID() < a.n.ID() {
+			a, b = b, a
+		}
 		if _, err := a.n.Connect(ctx, b.addrs[0]); err != nil {
 			return err
 		}
