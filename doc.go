@@ -70,8 +70,11 @@
 //     key it writes, valid at the node's own clock; tokens must be held in the space
 //     or carried by the node. A node that only publishes tokens or revocations needs
 //     Read. Refusals name a caps.Reason, are logged, counted (AccessStats) and
-//     score the sending peer down (sync); gossip does not forward them. Local writes
-//     are checked the same way before they are made (ErrDenied).
+//     score the sending peer down (by sync or by gossip); gossip does not forward
+//     them. A peer whose score reaches the ban threshold is cut off until the ban
+//     ends (10 minutes): its connections close and new ones are refused, so
+//     neither its sync sessions nor its gossip reach this peer. Local writes are
+//     checked the same way before they are made (ErrDenied).
 //   - Revocation. A revocation counts if its issuer issued the token, owns the
 //     space, or holds Admin over the token's keys; revocations are judged in causal
 //     order, so one by an admin already revoked does not count. A write whose chain a

@@ -109,7 +109,16 @@ func (n *Node) startNetwork() error {
 		h.Close()
 		return fmt.Errorf("network: %w", err)
 	}
-	nw.sync = syncproto.New(h.Host, &syncproto.Options{Authorize: nw.mayServe})
+	nw.sync = syncproto.New(h.Host, &syncproto.Options{
+		Authorize: nw.mayServe,
+		// A peer the sync service refuses for misbehaviour (invalid nodes, by sync or
+		// by gossip; protocol violations) is cut off whole until its ban ends: its
+		// connections close and the gater refuses new ones, so its gossip stops too.
+		OnBan: func(p peer.ID, until time.Time, why string) {
+			h.Gater().Ban(p, until)
+			n.log.Warn("disconnected a misbehaving peer", "peer", p, "until", until.Format(time.RFC3339), "reason", why)
+		},
+	})
 	h.Host.SetStreamHandler(capsProtocol, nw.handleCaps)
 	n.net = nw
 	for _, sp := range n.spaceList() {

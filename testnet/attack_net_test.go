@@ -469,7 +469,18 @@ func TestAttackNetReaderWrites(t *testing.T) {
 		score, _ := scoreOf(a, m.id)
 		t.Fatalf("A still serves Mallory after %d sessions of rejected writes (score %.1f)", maxSessions, score)
 	}
-	// A later session is refused: A resets Mallory's stream before reading a byte.
+	// A cuts Mallory off whole, not only its sync sessions: it closes Mallory's
+	// connections and refuses new ones, so Mallory's gossip no longer reaches A.
+	waitUntil(t, 5*time.Second, "A drops its connections to Mallory", func() bool {
+		return !slices.Contains(a.NetworkStats().Connected, m.id)
+	})
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, _ = m.host.Connect(cctx, a.Addrs()[0]) // may complete on Mallory's side before A knows who calls
+	cancel()
+	waitUntil(t, 5*time.Second, "A refuses Mallory's new connection", func() bool {
+		return !slices.Contains(a.NetworkStats().Connected, m.id) && len(m.host.Host.Network().ConnsToPeer(a.ID())) == 0
+	})
+	// A later session is refused.
 	if _, err := m.syncWith(t, a.ID()); err == nil {
 		t.Errorf("A serves a session to Mallory, which it refuses for misbehaviour")
 	} else if errors.Is(err, syncproto.ErrBanned) {

@@ -30,7 +30,11 @@
 // inbound connections are refused once the security handshake names it, and Block
 // closes the connections open. The keeper parks a blocked kept peer instead of
 // redialing it, and Unblock redials it at once. The testnet partitions peers this
-// way. The gater's checks take a read lock and nothing else.
+// way. Ban refuses a peer the same way until a given time — the root package bans a
+// peer the sync service refuses for misbehaviour; bans and blocks are kept apart,
+// so a ban that ends never lifts a block, and a banned kept peer is redialed with
+// the usual delays (each dial fails until the ban ends). The gater's checks take a
+// read lock and nothing else.
 //
 // # Events
 //

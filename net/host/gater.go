@@ -3,6 +3,7 @@ package host
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
@@ -19,11 +20,16 @@ import (
 //
 // A Gater serves one open Host at a time (Config.Gater; by default New makes one,
 // returned by Host.Gater). Peers may be blocked before the Host exists.
+//
+// Besides the blocks an operator sets, a Gater holds bans: a peer refused for a
+// while because it misbehaved (Ban). A ban ends on its own; a block lasts until
+// Unblock. The two are kept apart, so that a ban ending never lifts a block.
 type Gater struct {
 	mu      sync.RWMutex
 	blocked map[peer.ID]struct{}
-	owner   *Host           // the Host using the gater, nil if none
-	net     network.Network // owner's network, once it exists
+	banned  map[peer.ID]time.Time // until when
+	owner   *Host                 // the Host using the gater, nil if none
+	net     network.Network       // owner's network, once it exists
 }
 
 var _ connmgr.ConnectionGater = (*Gater)(nil)
@@ -53,6 +59,47 @@ func (g *Gater) Unblock(p peer.ID) {
 	if was && owner != nil {
 		owner.unblocked(p)
 	}
+}
+
+// Ban refuses p's connections until the time until and closes those open. A later
+// Ban of p replaces the earlier one's end.
+func (g *Gater) Ban(p peer.ID, until time.Time) {
+	now := time.Now()
+	g.mu.Lock()
+	if g.banned == nil {
+		g.banned = make(map[peer.ID]time.Time)
+	}
+	for q, end := range g.banned { // the ended bans go, so the map holds current ones only
+		if !now.Before(end) {
+			delete(g.banned, q)
+		}
+	}
+	g.banned[p] = until
+	n := g.net
+	g.mu.Unlock()
+	if n != nil && now.Before(until) {
+		_ = n.ClosePeer(p) // as in Block
+	}
+}
+
+// BannedUntil returns the end of p's ban, or the zero time if p is not banned.
+func (g *Gater) BannedUntil(p peer.ID) time.Time {
+	g.mu.RLock()
+	end, ok := g.banned[p]
+	g.mu.RUnlock()
+	if !ok || !time.Now().Before(end) {
+		return time.Time{}
+	}
+	return end
+}
+
+// refuses reports whether p is blocked or banned.
+func (g *Gater) refuses(p peer.ID) bool {
+	g.mu.RLock()
+	_, blocked := g.blocked[p]
+	end, banned := g.banned[p]
+	g.mu.RUnlock()
+	return blocked || banned && time.Now().Before(end)
 }
 
 // IsBlocked reports whether p is blocked.
@@ -102,23 +149,23 @@ func (g *Gater) release(h *Host) {
 	g.mu.Unlock()
 }
 
-// InterceptPeerDial refuses dials to a blocked peer.
-func (g *Gater) InterceptPeerDial(p peer.ID) bool { return !g.IsBlocked(p) }
+// InterceptPeerDial refuses dials to a blocked or banned peer.
+func (g *Gater) InterceptPeerDial(p peer.ID) bool { return !g.refuses(p) }
 
-// InterceptAddrDial refuses dials to a blocked peer.
-func (g *Gater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return !g.IsBlocked(p) }
+// InterceptAddrDial refuses dials to a blocked or banned peer.
+func (g *Gater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return !g.refuses(p) }
 
 // InterceptAccept allows every inbound connection: its peer is not known yet.
 func (g *Gater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
 
 // InterceptSecured refuses a connection, either way, once it is known to be a
-// blocked peer's.
+// blocked or banned peer's.
 func (g *Gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return !g.IsBlocked(p)
+	return !g.refuses(p)
 }
 
-// InterceptUpgraded refuses a blocked peer's connection, for one blocked while it
-// was being upgraded.
+// InterceptUpgraded refuses a blocked or banned peer's connection, for one refused
+// while it was being upgraded.
 func (g *Gater) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
-	return !g.IsBlocked(c.RemotePeer()), 0
+	return !g.refuses(c.RemotePeer()), 0
 }

@@ -346,6 +346,61 @@ func TestGaterBlock(t *testing.T) {
 	}
 }
 
+// TestGaterBan: a ban closes the peer's connections and refuses it both ways until
+// it ends, then the peer may connect again; a ban ending never lifts a block.
+func TestGaterBan(t *testing.T) {
+	checkNoLeaks(t)
+	a, b := newHost(t, testConfig(t)), newHost(t, testConfig(t))
+	ra := record(a)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if _, err := a.Connect(ctx, addr(t, b, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	ra.wait(t, b.ID(), PeerConnected)
+
+	until := time.Now().Add(time.Second)
+	a.Gater().Ban(b.ID(), until)
+	ra.wait(t, b.ID(), PeerDisconnected)
+	if got := a.Gater().BannedUntil(b.ID()); !got.Equal(until) {
+		t.Errorf("BannedUntil = %v, want %v", got, until)
+	}
+	if a.Gater().IsBlocked(b.ID()) || len(a.Gater().Blocked()) != 0 {
+		t.Error("a ban shows as a block")
+	}
+	a.Forget(b.ID()) // no redials by the keeper: the dials below are the test's
+	if _, err := a.Connect(ctx, addr(t, b, "tcp")); err == nil && time.Now().Before(until) {
+		t.Error("a dialed banned b")
+	}
+	if _, err := b.Connect(ctx, addr(t, a, "tcp")); err == nil && time.Now().Before(until) {
+		b.Forget(a.ID()) // refused once a knows who calls, as in TestGaterBlock
+		eventually(t, "b loses the connection a refused", func() bool {
+			return len(b.Host.Network().ConnsToPeer(a.ID())) == 0
+		})
+	}
+
+	// Once the ban ends, b may connect again.
+	eventually(t, "a connects to b after the ban", func() bool {
+		if time.Now().Before(until) {
+			return false
+		}
+		_, err := a.Connect(ctx, addr(t, b, "tcp"))
+		return err == nil
+	})
+	if got := a.Gater().BannedUntil(b.ID()); !got.IsZero() {
+		t.Errorf("BannedUntil = %v after the ban ended", got)
+	}
+
+	// A block outlasts a ban.
+	a.Gater().Block(b.ID())
+	a.Gater().Ban(b.ID(), time.Now().Add(-time.Second))
+	ra.wait(t, b.ID(), PeerDisconnected)
+	if _, err := a.Connect(ctx, addr(t, b, "tcp")); err == nil {
+		t.Error("a dialed blocked b after a ban of it ended")
+	}
+	a.Gater().Unblock(b.ID())
+}
+
 func TestGaterShared(t *testing.T) {
 	checkNoLeaks(t)
 	var g Gater

@@ -146,8 +146,9 @@
 // PenaltyViolation (25), a node the replica rejects PenaltyRejected (5, at most 25
 // per batch); the score halves every 10 minutes, and at BanThreshold (100) the peer
 // is refused for BanDuration (10 minutes) — its streams reset unread, Sync to it
-// fails with ErrBanned — and a warning is logged. Stream resets, timeouts and
-// refusals score nothing.
+// fails with ErrBanned — and a warning is logged; Options.OnBan lets the caller cut
+// it off beyond this protocol (korup2p bans it at its connection gater). Stream
+// resets, timeouts and refusals score nothing.
 //
 // # Concurrency
 //

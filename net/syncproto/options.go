@@ -39,6 +39,10 @@ type Options struct {
 	BanThreshold  float64
 	BanDuration   time.Duration
 	ScoreHalfLife time.Duration
+	// OnBan, if set, is called (without locks held) when a peer starts being refused,
+	// with the end of its ban and why: the caller may cut the peer off beyond this
+	// protocol (korup2p closes its connections and refuses new ones until then).
+	OnBan func(p peer.ID, until time.Time, why string)
 
 	// Authorize, if set, decides whether peer p may sync space (read it): a non-nil
 	// error refuses the session ("forbidden"). It is called for inbound sessions.

@@ -409,24 +409,34 @@ func (s *Service) Penalize(p peer.ID, points float64, why string) bool {
 
 // penalize adds points to p's score and reports whether p is now refused.
 func (s *Service) penalize(p peer.ID, points float64, why string) bool {
+	until, banned, now := s.score(p, points, why)
+	if now && s.opts.OnBan != nil {
+		s.opts.OnBan(p, until, why)
+	}
+	return banned
+}
+
+// score adds points to p's score. It reports whether p is refused, until when, and
+// whether these points started the ban.
+func (s *Service) score(p peer.ID, points float64, why string) (until time.Time, banned, started bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now()
 	ps := s.peerLocked(p)
 	if now.Before(ps.bannedUntil) {
-		return true
+		return ps.bannedUntil, true, false
 	}
 	ps.score = ps.scoreNow(now, s.opts.ScoreHalfLife) + points
 	ps.scoreAt = now
 	// Within 0.1% of the threshold counts, so that the decay over the moments between
 	// quick penalties does not spare a peer one of them.
 	if ps.score < s.opts.BanThreshold*(1-1e-3) {
-		return false
+		return time.Time{}, false, false
 	}
 	ps.bannedUntil = now.Add(s.opts.BanDuration)
 	ps.score = 0
 	s.opts.Warn("sync: refusing peer for misbehaviour", "peer", p, "until", ps.bannedUntil, "reason", why)
-	return true
+	return ps.bannedUntil, true, true
 }
 
 func (ps *peerState) scoreNow(now time.Time, halfLife time.Duration) float64 {

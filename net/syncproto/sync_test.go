@@ -392,7 +392,13 @@ func TestInvalidNodesScoredDown(t *testing.T) {
 	h := chainOf(t, 200, 1, nil)
 	a, b := corrupting{h.replica(t)}, h.fresh(t)
 	b.trustSigs = false
-	na, nb := pair(t, a, b, &Options{BatchNodes: 10}, nil)
+	type ban struct {
+		p     peer.ID
+		until time.Time
+	}
+	bans := make(chan ban, 4)
+	onBan := func(p peer.ID, until time.Time, why string) { bans <- ban{p, until} }
+	na, nb := pair(t, a, b, &Options{BatchNodes: 10}, &Options{OnBan: onBan})
 	_, err := nb.svc.Sync(context.Background(), na.h.ID(), h.g.CID())
 	if !errors.Is(err, ErrBanned) {
 		t.Fatalf("Sync with a peer sending invalid nodes: %v, want ErrBanned", err)
@@ -403,6 +409,17 @@ func TestInvalidNodesScoredDown(t *testing.T) {
 	_, ps, _ := spaceStatus(nb.svc, na.h.ID(), h.g.CID())
 	if ps.BannedUntil.IsZero() {
 		t.Errorf("peer not refused: %+v", ps)
+	}
+	select { // OnBan told once, with the same end
+	case got := <-bans:
+		if got.p != na.h.ID() || !got.until.Equal(ps.BannedUntil) {
+			t.Errorf("OnBan(%s, %v), want (%s, %v)", got.p, got.until, na.h.ID(), ps.BannedUntil)
+		}
+	default:
+		t.Error("OnBan not called")
+	}
+	if len(bans) != 0 {
+		t.Errorf("OnBan called %d more times", len(bans))
 	}
 	if b.rejected < 40 || b.rejected > 60 {
 		t.Errorf("rejected %d nodes before refusing the peer, want about 40", b.rejected)
