@@ -296,19 +296,40 @@ func TestForget(t *testing.T) {
 	}
 }
 
+// connectPair connects a to b over TCP and returns a's events, once a has seen b.
+func connectPair(ctx context.Context, t *testing.T, a, b *Host) *recorder {
+	t.Helper()
+	ra := record(a)
+	if _, err := a.Connect(ctx, addr(t, b, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	ra.wait(t, b.ID(), PeerConnected)
+	return ra
+}
+
+// refusedInbound has b dial a, which refuses b, over transport tr. libp2p settles
+// the muxer inside the security handshake, so b's dial can complete before a's
+// gater learns who is calling; a refuses it then, before it counts as a
+// connection, and b loses it at once.
+func refusedInbound(ctx context.Context, t *testing.T, a, b *Host, tr string) {
+	t.Helper()
+	if _, err := b.Connect(ctx, addr(t, a, tr)); err == nil {
+		b.Forget(a.ID())
+		eventually(t, "b loses the connection a refused", func() bool {
+			return len(b.Host.Network().ConnsToPeer(a.ID())) == 0
+		})
+	}
+}
+
 func TestGaterBlock(t *testing.T) {
 	checkNoLeaks(t)
 	var log debugLog
 	acfg := testConfig(t)
 	acfg.Debug = log.hook()
 	a, b := newHost(t, acfg), newHost(t, testConfig(t))
-	ra := record(a)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	if _, err := a.Connect(ctx, addr(t, b, "tcp")); err != nil {
-		t.Fatal(err)
-	}
-	ra.wait(t, b.ID(), PeerConnected)
+	ra := connectPair(ctx, t, a, b)
 
 	a.Gater().Block(b.ID())
 	ra.wait(t, b.ID(), PeerDisconnected)
@@ -320,15 +341,7 @@ func TestGaterBlock(t *testing.T) {
 		if _, err := a.Connect(ctx, addr(t, b, tr)); err == nil {
 			t.Errorf("a dialed blocked b over %s", tr)
 		}
-		if _, err := b.Connect(ctx, addr(t, a, tr)); err == nil {
-			// libp2p settles the muxer inside the security handshake, so b's dial
-			// can complete before a's gater learns who is calling; a refuses it then,
-			// before it counts as a connection, and b loses it at once.
-			b.Forget(a.ID())
-			eventually(t, "b loses the connection a refused", func() bool {
-				return len(b.Host.Network().ConnsToPeer(a.ID())) == 0
-			})
-		}
+		refusedInbound(ctx, t, a, b, tr)
 	}
 	// a never had a connection to b: no event, and nothing to redial.
 	ra.none(t, b.ID(), PeerConnected, 200*time.Millisecond)
@@ -351,15 +364,11 @@ func TestGaterBlock(t *testing.T) {
 func TestGaterBan(t *testing.T) {
 	checkNoLeaks(t)
 	a, b := newHost(t, testConfig(t)), newHost(t, testConfig(t))
-	ra := record(a)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	if _, err := a.Connect(ctx, addr(t, b, "tcp")); err != nil {
-		t.Fatal(err)
-	}
-	ra.wait(t, b.ID(), PeerConnected)
+	ra := connectPair(ctx, t, a, b)
 
-	until := time.Now().Add(time.Second)
+	until := time.Now().Add(2 * time.Second) // long enough for the refused dials below, even under -race
 	a.Gater().Ban(b.ID(), until)
 	ra.wait(t, b.ID(), PeerDisconnected)
 	if got := a.Gater().BannedUntil(b.ID()); !got.Equal(until) {
@@ -372,12 +381,7 @@ func TestGaterBan(t *testing.T) {
 	if _, err := a.Connect(ctx, addr(t, b, "tcp")); err == nil && time.Now().Before(until) {
 		t.Error("a dialed banned b")
 	}
-	if _, err := b.Connect(ctx, addr(t, a, "tcp")); err == nil && time.Now().Before(until) {
-		b.Forget(a.ID()) // refused once a knows who calls, as in TestGaterBlock
-		eventually(t, "b loses the connection a refused", func() bool {
-			return len(b.Host.Network().ConnsToPeer(a.ID())) == 0
-		})
-	}
+	refusedInbound(ctx, t, a, b, "tcp")
 
 	// Once the ban ends, b may connect again.
 	eventually(t, "a connects to b after the ban", func() bool {
