@@ -61,8 +61,11 @@ info, warn, error).
 
 The API's master bearer token is DATA/api.token (0600): made on the first start,
 kept by later ones. API tokens minted from it ('korup2p caps token') work until
-it changes: to revoke them all, stop the daemon, delete DATA/api.token and start
-it again.`,
+they expire, are revoked one by one ('korup2p caps token --revoke ID', which
+adds the ID to DATA/api.revoked; the daemon reads that file at start and again
+whenever it changes, so editing it by hand works too), or the master token
+changes: to revoke them all, stop the daemon, delete DATA/api.token and start it
+again.`,
 		Example: `  korup2p daemon
   korup2p daemon --data /var/lib/korup2p --no-mdns --bootstrap /ip4/10.0.0.5/tcp/4001/p2p/12D3KooW…
   korup2p daemon --listen /ip4/0.0.0.0/tcp/4101 --api-listen 127.0.0.1:0
@@ -182,6 +185,17 @@ func (c *cli) runDaemon(cfg daemonConfig) (err error) {
 	if made {
 		logger.Info("made a new API master token; tokens minted from an earlier one no longer work", "path", tokenPath)
 	}
+	// Read now, so that a file that cannot be read stops the start rather than
+	// lets revoked tokens in; later changes are read as they come.
+	revoked := httpapi.NewRevocationFile(filepath.Join(c.dataDir, revokedFile), logger)
+	nrev, err := revoked.Load()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if nrev > 0 {
+		logger.Info("API tokens revoked", "count", nrev, "path", revoked.Path())
+	}
 	if err := atomicfile.Write(apiPath, []byte(ln.Addr().String()+"\n"), 0o600); err != nil {
 		ln.Close()
 		return fmt.Errorf("write the API address: %w", err)
@@ -196,7 +210,7 @@ func (c *cli) runDaemon(cfg daemonConfig) (err error) {
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
 	srv := &http.Server{
-		Handler:           httpapi.NewServer(n, httpapi.ServerOptions{Token: token, Logger: logger}),
+		Handler:           httpapi.NewServer(n, httpapi.ServerOptions{Token: token, Logger: logger, Revocations: revoked}),
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: 10 * time.Second,
 	}

@@ -12,6 +12,7 @@
 //	              | join TICKET|NAME [--as NAME]
 //	korup2p caps grant PEER --can read|write|admin [--keys P]… [--expires D] [--not-before T]
 //	              | revoke CAP_ID | list | token --read|--write|--admin [--space NAME]… [--expires D]
+//	              | token --revoke ID|TOKEN
 //	korup2p dag heads | log [--graph] | show CID | dot
 //	korup2p repair   completion bash|zsh|fish   help
 //
@@ -75,8 +76,14 @@
 // (read, write, admin), spaces and lifetime for apps (httpapi.MintToken:
 // k2a1.PAYLOAD.MAC, an HMAC keyed by the master token): offline from
 // DATA/api.token, or through a daemon with the token the CLI holds (never wider
-// than it). They are stateless; deleting DATA/api.token before a daemon start
-// rotates the master token and voids them all.
+// than it), and prints the token on stdout and its ID (httpapi.TokenID, 16 hex
+// digits) on stderr. Minting keeps no state; revocation does: caps token
+// --revoke ID|TOKEN revokes one token, through the daemon (DELETE
+// /v1/tokens/{id}) if one is running, else by adding its ID to DATA/api.revoked
+// (0600, one ID a line, '#' comments), which the daemon reads at start and again
+// whenever the file changes (httpapi.RevocationFile); a bad line is a warning,
+// never a failure. Deleting DATA/api.token before a daemon start rotates the
+// master token and still voids every minted token at once.
 //
 // # Sharing
 //

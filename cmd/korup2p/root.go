@@ -28,6 +28,7 @@ const (
 	defaultAPI  = "127.0.0.1:4777"    // the daemon's default --api-listen
 	apiFile     = "api"               // DATA/api: the address the daemon's API listens on
 	tokenFile   = "api.token"         // DATA/api.token: the API's bearer token (0600)
+	revokedFile = "api.revoked"       // DATA/api.revoked: the IDs of revoked API tokens, one a line (0600)
 	apiTokenEnv = "KORUP2P_API_TOKEN" // overrides DATA/api.token (for --api elsewhere)
 )
 

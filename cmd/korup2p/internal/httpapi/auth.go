@@ -31,7 +31,9 @@ func principalOf(r *http.Request) principal {
 
 // authenticate finds the request's principal from its bearer token: the master
 // token, or a token minted from it. A missing, malformed or badly signed token is
-// 401; a minted token that has expired, 403 forbidden/expired.
+// 401; a minted token that has expired or is revoked, 403 forbidden/expired or
+// forbidden/revoked: it is authentic, and no longer allowed anything. The master
+// token is never looked up in the revocation list.
 func (s *server) authenticate(r *http.Request) (principal, *requestError) {
 	unauthorized := func(detail string) (principal, *requestError) {
 		return principal{}, &requestError{status: http.StatusUnauthorized, code: CodeUnauthorized,
@@ -56,6 +58,9 @@ func (s *server) authenticate(r *http.Request) (principal, *requestError) {
 	}
 	if claims.Expired(s.now()) {
 		return principal{}, forbidden(ReasonExpired, "the API token expired at %s", claims.Expiry.UTC().Format(time.RFC3339))
+	}
+	if s.revoked.Revoked(claims.ID) {
+		return principal{}, forbidden(ReasonRevoked, "the API token %s is revoked", claims.ID)
 	}
 	return principal{TokenClaims: claims}, nil
 }
@@ -192,4 +197,20 @@ func (s *server) handleMintToken(w http.ResponseWriter, r *http.Request) {
 		out.Expires = o.Expiry.UTC().Truncate(time.Second).Format(time.RFC3339)
 	}
 	s.writeJSON(w, http.StatusCreated, out)
+}
+
+// handleRevokeToken adds {id}, a TokenID, to the revocation list: the token is
+// refused from the next request on. Revoking one already revoked is no error.
+func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := ParseTokenID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, badRequest(ReasonRequest, "revoke a token: %v (the ID 'korup2p caps token' prints)", err))
+		return
+	}
+	already, err := s.revoked.Revoke(id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, tokenRevokedWire{ID: id, Already: already})
 }

@@ -555,6 +555,19 @@ func (c *Client) MintToken(ctx context.Context, o TokenOptions) (string, error) 
 	return w.Token, nil
 }
 
+// RevokeToken has the daemon revoke the minted API token of ID id (see TokenID;
+// DELETE /v1/tokens/{id}): it refuses that token from then on. already reports
+// that it was revoked before. A malformed ID is an error wrapping
+// ErrInvalidRequest; the Client's token must be an admin one not limited to
+// spaces.
+func (c *Client) RevokeToken(ctx context.Context, id string) (already bool, err error) {
+	var w tokenRevokedWire
+	if err := c.do(ctx, c.hc, http.MethodDelete, "/v1/tokens/"+url.PathEscape(id), nil, nil, &w); err != nil {
+		return false, err
+	}
+	return w.Already, nil
+}
+
 // Join has the daemon join the space a ticket names (or the open space of that
 // name), under the ticket's name or as if not empty, and connect to the inviter
 // (see korup2p.Node.Join). An invalid ticket is an error wrapping

@@ -7,8 +7,9 @@
 // The routes, their JSON bodies (the wire types, converted to and from the root
 // types at this edge: CIDs, peer IDs and clocks travel as strings), the mapping of
 // root errors to HTTP statuses and back, bearer-token authentication and the API
-// tokens of limited ability (token.go, auth.go), and the Prometheus registry at
-// /metrics. It owns no state of the store and starts no
+// tokens of limited ability (token.go, auth.go) with their revocation list
+// (revocations.go: the Revocations interface, in memory and in a file), and the
+// Prometheus registry at /metrics. It owns no state of the store and starts no
 // goroutines of its own but for a Client's watch streams.
 //
 // # Routes
@@ -56,6 +57,7 @@
 //	GET    /v1/id                              → {peer_id, addrs}
 //	GET    /v1/status                          → {peer_id, addrs, spaces: [...], storage: {...}, hot: {...}, peers, ...}
 //	POST   /v1/tokens                          {can, spaces, expires} → 201 {token, can, spaces, expires}
+//	DELETE /v1/tokens/{id}                     → {id, already_revoked}: the token of that ID is refused from now on
 //	GET    /metrics                            Prometheus text format
 //	GET    /healthz                            200 "ok", no token
 //
@@ -88,15 +90,26 @@
 //	       peers, id, status, /metrics) and POST …/query
 //	write  PUT, PATCH, DELETE of keys, POST …/batch, POST /v1/spaces/import
 //	admin  POST /v1/spaces, /v1/spaces/join, …/invite, …/caps, DELETE …/caps/{cid},
-//	       POST /v1/peers, POST /v1/tokens
+//	       POST /v1/peers, POST /v1/tokens, DELETE /v1/tokens/{id}
 //
 // A token limited to spaces reaches only {space} routes of those (by name or ID);
 // GET /v1/spaces, /v1/status and /v1/peers show only them; it may create only a
-// space it names; join, import and /metrics (whose labels name every space) refuse
+// space it names; join, import, DELETE /v1/tokens/{id} (an ID does not say which
+// spaces its token reaches) and /metrics (whose labels name every space) refuse
 // it. A malformed, altered or foreign token is 401 like a wrong master token; a
 // valid one that does not allow the request is 403 forbidden with reason
-// insufficient-ability, wrong-space or expired. Tokens are stateless: replacing
-// the master token voids them all, which is how they are revoked.
+// insufficient-ability, wrong-space, expired or revoked.
+//
+// Each minted token has an ID, TokenID: the lowercase hex of the first 8 bytes of
+// its MAC (16 characters), which names it without giving it away. Minting keeps
+// no state, but the server consults a list of revoked IDs
+// (ServerOptions.Revocations; the daemon's is the file DATA/api.revoked, one ID a
+// line, '#' comments, read again when it changes — see RevocationFile). DELETE
+// /v1/tokens/{id} adds to it (idempotent; 400 invalid/request for a malformed ID),
+// and a token in it is answered as an expired one is: 403 forbidden, reason
+// revoked — it is authentic, and allows nothing any more. The master token has no
+// ID and cannot be revoked this way; replacing it still voids every minted token
+// at once.
 //
 // # Errors
 //

@@ -23,8 +23,8 @@ var ErrInvalidRequest = errors.New("invalid request")
 
 // ErrForbidden means the daemon refused the request's API token (HTTP 403
 // forbidden): valid, but it does not allow the route (APIError.Reason
-// insufficient-ability), is limited to other spaces (wrong-space) or has expired
-// (expired). A capability check of the Node that refuses is not this but
+// insufficient-ability), is limited to other spaces (wrong-space), has expired
+// (expired) or is revoked (revoked). A capability check of the Node that refuses is not this but
 // korup2p.ErrDenied.
 var ErrForbidden = errors.New("forbidden by the API token")
 
@@ -38,7 +38,7 @@ const (
 	CodeUnknownSpace   = "unknown_space"      // 404: korup2p.ErrUnknownSpace
 	CodeInvalid        = "invalid"            // 400: see Reason
 	CodeUnauthorized   = "unauthorized"       // 401
-	CodeForbidden      = "forbidden"          // 403: ErrForbidden; reason insufficient-ability, wrong-space or expired
+	CodeForbidden      = "forbidden"          // 403: ErrForbidden; reason insufficient-ability, wrong-space, expired or revoked
 	CodeDenied         = "denied"             // 403: korup2p.ErrDenied; reason the caps.Reason
 	CodeUnknownCap     = "unknown_capability" // 404: korup2p.ErrUnknownCapability
 	CodeConflict       = "conflict"           // 409: korup2p.ErrSpaceExists

@@ -90,6 +90,7 @@ type fixtureOpts struct {
 	maxImport int64
 	token     *string // nil: testToken
 	now       func() time.Time
+	revoked   httpapi.Revocations // nil: the server's default
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -116,7 +117,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	// close the server.
 	base, cancel := context.WithCancel(context.Background())
 	ts := httptest.NewUnstartedServer(httpapi.NewServer(n, httpapi.ServerOptions{Token: token, Logger: quiet(),
-		MaxBody: o.maxBody, MaxImport: o.maxImport, Now: o.now}))
+		MaxBody: o.maxBody, MaxImport: o.maxImport, Now: o.now, Revocations: o.revoked}))
 	ts.Config.BaseContext = func(net.Listener) context.Context { return base }
 	ts.Start()
 	t.Cleanup(func() { cancel(); ts.Close() })

@@ -44,6 +44,11 @@ type ServerOptions struct {
 	MaxImport int64
 	// Now is the clock that judges the expiry of API tokens; default time.Now.
 	Now func() time.Time
+	// Revocations is the list of revoked minted tokens: one in it is refused
+	// (403 forbidden, reason revoked), and DELETE /v1/tokens/{id} adds to it.
+	// Default: an empty MemRevocations, which lasts as long as the server. The
+	// daemon's is a RevocationFile over DATA/api.revoked.
+	Revocations Revocations
 }
 
 // server is the API's http.Handler.
@@ -56,6 +61,7 @@ type server struct {
 	master    string            // the master token, the key of minted tokens
 	noToken   bool
 	now       func() time.Time
+	revoked   Revocations
 	mux       *http.ServeMux
 	m         *metrics
 }
@@ -66,7 +72,7 @@ type server struct {
 // is canceled) or when n closes.
 func NewServer(n *korup2p.Node, opts ServerOptions) http.Handler {
 	s := &server{n: n, log: opts.Logger, maxBody: opts.MaxBody, maxImport: opts.MaxImport, token: sha256.Sum256([]byte(opts.Token)),
-		master: opts.Token, noToken: opts.Token == "", now: opts.Now}
+		master: opts.Token, noToken: opts.Token == "", now: opts.Now, revoked: opts.Revocations}
 	if s.log == nil {
 		s.log = log.Default()
 	}
@@ -78,6 +84,9 @@ func NewServer(n *korup2p.Node, opts ServerOptions) http.Handler {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.revoked == nil {
+		s.revoked = &MemRevocations{}
 	}
 	if s.noToken {
 		s.log.Error("HTTP API: no token configured; every authenticated route will answer 401")
@@ -121,7 +130,8 @@ func NewServer(n *korup2p.Node, opts ServerOptions) http.Handler {
 	route("GET /v1/id", caps.Read, s.handleID)
 	route("GET /v1/status", caps.Read, s.handleStatus) // filtered to the token's spaces
 	route("POST /v1/tokens", caps.Admin, s.handleMintToken)
-	every("GET /metrics", caps.Read, s.m.handler().ServeHTTP) // labels name every space
+	every("DELETE /v1/tokens/{id}", caps.Admin, s.handleRevokeToken) // an ID does not say which spaces its token reaches
+	every("GET /metrics", caps.Read, s.m.handler().ServeHTTP)        // labels name every space
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &requestError{status: http.StatusNotFound, code: CodeNotFound, msg: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,17 +17,21 @@ import (
 )
 
 // API tokens. Besides the master token (DATA/api.token, which the daemon makes
-// anew at every start), the API takes minted tokens of limited ability, for apps:
+// on its first start and keeps), the API takes minted tokens of limited ability,
+// for apps:
 //
 //	k2a1.<base64url(payload)>.<base64url(HMAC-SHA256(key, payload))>
 //
 // payload is JSON {"can": "read"|"write"|"admin", "spaces": [NAME|ID, …] (omitted:
 // every space), "exp": Unix seconds (omitted: never), "iat": Unix seconds}, and key
-// is SHA-256("korup2p api token v1" || master). They are stateless: the daemon
-// keeps no list of them, and anyone holding the master token can mint one offline
-// (MintToken). Rotating the master token — deleting DATA/api.token, or simply
-// restarting the daemon, which writes a new one — invalidates every minted token:
-// that is how API tokens are revoked.
+// is SHA-256("korup2p api token v1" || master). A token's ID (TokenID) is the
+// lowercase hex of the first 8 bytes of its MAC: it names the token without
+// giving it away. Minting is stateless: the daemon keeps no list of the tokens it
+// minted, and anyone holding the master token can mint one offline (MintToken).
+// What the daemon keeps is a list of revoked IDs (Revocations; the daemon's is
+// DATA/api.revoked, see RevocationFile): one token is revoked by adding its ID
+// there. Rotating the master token — deleting DATA/api.token before a daemon
+// start — still invalidates every minted token at once.
 
 // TokenPrefix starts every minted API token (a master token is hex, never this).
 const TokenPrefix = "k2a1."
@@ -42,12 +47,19 @@ const tokenKeyDomain = "korup2p api token v1"
 // a wrong master token.
 var ErrBadToken = errors.New("invalid API token")
 
+// ErrBadTokenID means a string is not an API token ID: 16 hex digits.
+var ErrBadTokenID = errors.New("invalid API token ID")
+
+// tokenIDLen is the length of a token ID in bytes (of the MAC), before hex.
+const tokenIDLen = 8
+
 // Reasons of a 403 forbidden answer: the API token is valid but does not allow
 // the request. They share their spelling with caps.Reason.
 const (
 	ReasonInsufficientAbility = string(caps.ReasonInsufficientAbility) // the token's ability is below the route's
 	ReasonWrongSpace          = string(caps.ReasonWrongSpace)          // the token is limited to other spaces
 	ReasonExpired             = string(caps.ReasonExpired)             // the token has expired
+	ReasonRevoked             = string(caps.ReasonRevoked)             // the token's ID is in the revocation list
 )
 
 // TokenOptions say what a minted API token allows.
@@ -64,9 +76,10 @@ type TokenOptions struct {
 	IssuedAt time.Time
 }
 
-// TokenClaims is what a minted token says. Its zero-valued Expiry means never,
-// and nil Spaces every space.
+// TokenClaims is what a minted token says, and its ID. Its zero-valued Expiry
+// means never, and nil Spaces every space.
 type TokenClaims struct {
+	ID       string // TokenID of the token
 	Ability  caps.Ability
 	Spaces   []string
 	Expiry   time.Time
@@ -153,17 +166,43 @@ func VerifyToken(master, tok string) (TokenClaims, error) {
 	if master == "" || !hmac.Equal(mac, tokenMAC(master, payload)) {
 		return TokenClaims{}, fmt.Errorf("%w: its MAC does not verify (altered, or minted from another master token)", ErrBadToken)
 	}
-	return decodeClaims(payload)
+	return decodeClaims(payload, mac)
 }
 
 // UnverifiedTokenClaims returns what tok says without checking who minted it:
 // for display only (a daemon's answer to MintToken, say), never to authorise.
 func UnverifiedTokenClaims(tok string) (TokenClaims, error) {
-	payload, _, err := splitToken(tok)
+	payload, mac, err := splitToken(tok)
 	if err != nil {
 		return TokenClaims{}, err
 	}
-	return decodeClaims(payload)
+	return decodeClaims(payload, mac)
+}
+
+// TokenID returns the ID of the minted token tok: the lowercase hex of the first
+// 8 bytes of its MAC (16 characters), which a revocation list holds. It checks
+// the token's form, not who minted it; a malformed token is ErrBadToken. The
+// master token has no ID.
+func TokenID(tok string) (string, error) {
+	_, mac, err := splitToken(tok)
+	if err != nil {
+		return "", err
+	}
+	return tokenIDOf(mac), nil
+}
+
+func tokenIDOf(mac []byte) string { return hex.EncodeToString(mac[:tokenIDLen]) }
+
+// ParseTokenID returns s as a token ID if it is one — 16 hex digits, of either
+// case — in its canonical lowercase form; else an error wrapping ErrBadTokenID.
+func ParseTokenID(s string) (string, error) {
+	if _, err := hex.DecodeString(s); err != nil || len(s) != 2*tokenIDLen {
+		if len(s) > 40 {
+			s = s[:40] + "…"
+		}
+		return "", fmt.Errorf("%w %q: want 16 hex digits", ErrBadTokenID, s)
+	}
+	return strings.ToLower(s), nil
 }
 
 func splitToken(tok string) (payload, mac []byte, err error) {
@@ -189,8 +228,8 @@ func splitToken(tok string) (payload, mac []byte, err error) {
 }
 
 // decodeClaims decodes a payload strictly: unknown fields, trailing data, an
-// unknown ability or an empty list of spaces are errors.
-func decodeClaims(payload []byte) (TokenClaims, error) {
+// unknown ability or an empty list of spaces are errors. mac gives the ID.
+func decodeClaims(payload, mac []byte) (TokenClaims, error) {
 	var p struct {
 		Can    string    `json:"can"`
 		Spaces *[]string `json:"spaces"` // a pointer, to tell [] from absent
@@ -206,7 +245,7 @@ func decodeClaims(payload []byte) (TokenClaims, error) {
 	if err != nil {
 		return TokenClaims{}, fmt.Errorf("%w: %v", ErrBadToken, err)
 	}
-	c := TokenClaims{Ability: a, IssuedAt: time.Unix(p.Iat, 0)}
+	c := TokenClaims{ID: tokenIDOf(mac), Ability: a, IssuedAt: time.Unix(p.Iat, 0)}
 	if p.Spaces != nil {
 		if len(*p.Spaces) == 0 || slices.Contains(*p.Spaces, "") {
 			return TokenClaims{}, fmt.Errorf("%w: an empty space list or name", ErrBadToken)

@@ -137,6 +137,9 @@ func FuzzVerifyToken(f *testing.F) {
 			}
 			return
 		}
+		if id, err := httpapi.TokenID(tok); err != nil || id != c.ID {
+			t.Fatalf("%q: TokenID %q %v, want the claims' %q", tok, id, err, c.ID)
+		}
 		again, err := httpapi.MintToken(testToken, httpapi.TokenOptions{Ability: c.Ability, Spaces: c.Spaces, Expiry: c.Expiry, IssuedAt: c.IssuedAt})
 		if err != nil {
 			return // a verified token the mint would refuse: an expiry not after its issue

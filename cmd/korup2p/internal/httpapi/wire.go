@@ -205,6 +205,12 @@ type tokenWire struct {
 	Expires string   `json:"expires,omitempty"` // absent: never
 }
 
+// tokenRevokedWire answers DELETE /v1/tokens/{id}.
+type tokenRevokedWire struct {
+	ID      string `json:"id"`              // the token ID, in canonical form
+	Already bool   `json:"already_revoked"` // it was revoked before
+}
+
 type joinWire struct {
 	Ticket string `json:"ticket"`       // an invite ticket, or an open space's name
 	As     string `json:"as,omitempty"` // the local name; default the ticket's
