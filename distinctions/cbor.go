@@ -147,6 +147,35 @@ func Sum(b []byte) cid.Cid {
 	return cid.NewCidV1(cid.DagCBOR, mh)
 }
 
+// decModeFor checks data's size against l and returns the decoder of l.
+func decModeFor(data []byte, l Limits) (cbor.DecMode, error) {
+	l = l.withDefaults()
+	if len(data) > l.MaxBytes {
+		return nil, fmt.Errorf("%w: %d bytes exceeds the limit of %d", ErrTooLarge, len(data), l.MaxBytes)
+	}
+	return decMode(l)
+}
+
+// CheckLimits reports whether data, one CBOR data item, is well formed and within
+// l: its size, the nesting of its arrays and maps and the elements of each — what
+// Decode checks before it decodes. An error wraps ErrTooLarge or ErrMalformed.
+func CheckLimits(data []byte, l Limits) error {
+	dm, err := decModeFor(data, l)
+	if err != nil {
+		return err
+	}
+	if err := dm.Wellformed(data); err != nil {
+		var limit *cbor.MaxNestedLevelError
+		var arr *cbor.MaxArrayElementsError
+		var mp *cbor.MaxMapPairsError
+		if errors.As(err, &limit) || errors.As(err, &arr) || errors.As(err, &mp) {
+			return fmt.Errorf("%w: %v", ErrTooLarge, err)
+		}
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
 // Decode decodes canonical DAG-CBOR data into v (a pointer to a struct with cbor
 // tags, or to a JSON value — prefer [DecodeValue] for those) under the limits l.
 // It fails unless data is exactly the canonical encoding of the decoded result.
@@ -154,11 +183,7 @@ func Sum(b []byte) cid.Cid {
 // Fields of type cbor.RawMessage are copied through unchecked: the caller decodes them
 // strictly itself.
 func Decode(data []byte, v any, l Limits) error {
-	l = l.withDefaults()
-	if len(data) > l.MaxBytes {
-		return fmt.Errorf("%w: %d bytes exceeds the limit of %d", ErrTooLarge, len(data), l.MaxBytes)
-	}
-	dm, err := decMode(l)
+	dm, err := decModeFor(data, l)
 	if err != nil {
 		return err
 	}

@@ -289,3 +289,54 @@ func TestLinkInAnyIsTag(t *testing.T) {
 		t.Fatalf("link is %x, want tag 42 (%v)", m["l"], err)
 	}
 }
+
+// TestDepthLimitAgrees: MaxDepth counts nested arrays and maps, the same way in
+// ParseJSON, CheckValue (EncodeValue) and DecodeValue: 64 levels pass all three, 65
+// fail all three — never a value that encodes but does not decode.
+func TestDepthLimitAgrees(t *testing.T) {
+	l := distinctions.DefaultLimits
+	for _, levels := range []int{l.MaxDepth, l.MaxDepth + 1} {
+		for name, text := range map[string]string{
+			"arrays":  strings.Repeat("[", levels) + strings.Repeat("]", levels),
+			"objects": strings.Repeat(`{"a":`, levels-1) + `{}` + strings.Repeat("}", levels-1),
+			"mixed":   strings.Repeat(`[{"a":`, levels/2) + strings.Repeat("[", levels%2) + "1" + strings.Repeat("]", levels%2) + strings.Repeat("}]", levels/2),
+		} {
+			ok := levels <= l.MaxDepth
+			v, err := distinctions.ParseJSON([]byte(text), l)
+			if (err == nil) != ok || err != nil && !errors.Is(err, distinctions.ErrTooLarge) {
+				t.Errorf("%s, %d levels: ParseJSON: %v", name, levels, err)
+			}
+			// Build the same tree directly, to check the encoder and decoder alone.
+			var tree any = int64(1)
+			if name != "mixed" {
+				tree = []any{}
+				if name == "objects" {
+					tree = map[string]any{}
+				}
+				for range levels - 1 {
+					if name == "objects" {
+						tree = map[string]any{"a": tree}
+					} else {
+						tree = []any{tree}
+					}
+				}
+			} else if v != nil {
+				tree = v
+			} else {
+				continue // the parser refused it, as it should: no tree to encode
+			}
+			d, err := distinctions.EncodeValue(tree, l)
+			if (err == nil) != ok {
+				t.Errorf("%s, %d levels: EncodeValue: %v", name, levels, err)
+			}
+			if err != nil {
+				if d, err = distinctions.Encode(tree); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := distinctions.DecodeValue(d.Bytes, l); (err == nil) != ok {
+				t.Errorf("%s, %d levels: DecodeValue: %v", name, levels, err)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package distinctions_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/korup2p/korup2p/distinctions"
@@ -40,10 +41,11 @@ func FuzzDecodeValue(f *testing.F) {
 	})
 }
 
-// FuzzParseJSON: no JSON text panics the parser; what it accepts formats and parses back
-// to the same canonical bytes.
+// FuzzParseJSON: no JSON text panics the parser; what it accepts encodes, decodes
+// under the same limits, and formats and parses back to the same canonical bytes.
 func FuzzParseJSON(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2.5,"x",null,true]}`, `18446744073709551615`, `1e308`, `"\u00e9"`, `-0.0`} {
+	for _, s := range []string{`{"a":[1,2.5,"x",null,true]}`, `18446744073709551615`, `1e308`, `"\u00e9"`, `-0.0`,
+		strings.Repeat("[", 64) + strings.Repeat("]", 64), strings.Repeat(`{"a":`, 63) + "[]" + strings.Repeat("}", 63)} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -54,6 +56,9 @@ func FuzzParseJSON(f *testing.F) {
 		d, err := distinctions.EncodeValue(v, distinctions.DefaultLimits)
 		if err != nil {
 			t.Fatalf("parsed %q but cannot encode: %v", data, err)
+		}
+		if _, err := distinctions.DecodeValue(d.Bytes, distinctions.DefaultLimits); err != nil {
+			t.Fatalf("parsed and encoded %q but cannot decode it under the same limits: %v", data, err)
 		}
 		j, err := distinctions.FormatJSON(v)
 		if err != nil {

@@ -65,12 +65,12 @@ func (p *refParser) token(path []string) (json.Token, error) {
 }
 
 func (p *refParser) value(path []string) (any, error) {
-	if len(path) > p.l.MaxDepth {
-		return nil, valueErr(path, fmt.Sprintf("nested deeper than %d", p.l.MaxDepth), ErrTooLarge)
-	}
 	t, err := p.token(path)
 	if err != nil {
 		return nil, err
+	}
+	if _, open := t.(json.Delim); open && len(path) >= p.l.MaxDepth { // a container at level len(path)+1
+		return nil, valueErr(path, fmt.Sprintf("nested deeper than %d", p.l.MaxDepth), ErrTooLarge)
 	}
 	switch x := t.(type) {
 	case nil, bool, string:

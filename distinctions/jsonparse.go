@@ -167,11 +167,10 @@ func (p *jsonParser) skipSpace() {
 	}
 }
 
-// value parses the value at depth (the length of its path).
+// value parses the value at depth (the length of its path). An array or object
+// there is at nesting level depth+1, which may not exceed maxDepth (the CBOR
+// decoder's limit on nested arrays and maps).
 func (p *jsonParser) value(depth int) (any, *parseError) {
-	if depth > p.maxDepth {
-		return nil, p.tooDeep()
-	}
 	p.skipSpace()
 	if p.pos >= len(p.data) {
 		return nil, p.syntaxErr("unexpected end of input")
@@ -183,9 +182,13 @@ func (p *jsonParser) value(depth int) (any, *parseError) {
 			return nil, err
 		}
 		return p.stringValue(b), nil
-	case '{':
-		return p.object(depth)
-	case '[':
+	case '{', '[':
+		if depth >= p.maxDepth {
+			return nil, p.tooDeep()
+		}
+		if c == '{' {
+			return p.object(depth)
+		}
 		return p.array(depth)
 	case 't':
 		return p.literal("true", true)
@@ -308,9 +311,6 @@ func (p *jsonParser) object(depth int) (any, *parseError) {
 		}
 		if n >= p.maxItems {
 			return nil, &parseError{msg: fmt.Sprintf("more than %d fields", p.maxItems), err: ErrTooLarge}
-		}
-		if depth+1 > p.maxDepth {
-			return nil, p.tooDeep().at(k)
 		}
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {

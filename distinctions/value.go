@@ -122,8 +122,11 @@ func CheckValue(v any, l Limits) error {
 }
 
 func check(v any, path []string, l Limits) error {
-	if len(path) > l.MaxDepth {
-		return valueErr(path, fmt.Sprintf("nested deeper than %d", l.MaxDepth), ErrTooLarge)
+	switch v.(type) {
+	case []any, map[string]any: // a container at path is at nesting level len(path)+1
+		if len(path) >= l.MaxDepth {
+			return valueErr(path, fmt.Sprintf("nested deeper than %d", l.MaxDepth), ErrTooLarge)
+		}
 	}
 	switch x := v.(type) {
 	case nil, bool, string, int64:
