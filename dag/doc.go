@@ -40,7 +40,20 @@
 //
 // Dependencies first: a Store receives a node only after its parents and prevs
 // (Store.PutVerified). Ingester enforces it, holding early nodes as pending and
-// reporting the CIDs they miss, which the network layer then fetches.
+// reporting the CIDs they miss, which the network layer then fetches. A missing
+// dependency is never an error, with one bound: beyond IngestOptions.MaxPending
+// nodes held (default 100,000), Add refuses to hold more (ErrTooManyPending), so
+// that a peer cannot fill memory with nodes whose parents never come.
+//
+// # Limits and clocks
+//
+// NewNode makes only nodes that Decode takes back under the same limits: it checks
+// the whole encoding (size, nesting, elements of each array and map), not only
+// each value, and fails with an error wrapping distinctions.ErrTooLarge. A node
+// nests its op values OpValueDepth levels deep, so a value must fit ValueLimits(l).
+// Only Ed25519 keys sign. A node's clock may not be after MaxWall (2200-01-01), so
+// that no node can push its successors' clocks to the end of int64; a Clock that
+// reaches MaxWall with a full counter returns ErrClockExhausted.
 //
 // The package is pure (layer 0): no files, sockets, goroutines or wall clock; callers
 // pass the wall time to [Clock] and [NewNode].

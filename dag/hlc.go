@@ -2,6 +2,7 @@ package dag
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -38,12 +39,26 @@ func (t Timestamp) String() string {
 	return s
 }
 
-// next returns the smallest timestamp after t.
-func (t Timestamp) next() Timestamp {
-	if t.Logical == math.MaxUint32 {
-		return Timestamp{Wall: t.Wall + 1}
+// MaxWall is the latest wall time a timestamp may carry: 2200-01-01T00:00:00Z in
+// Unix nanoseconds. Decode refuses a node whose clock is after it, so that no node
+// can push the clocks of the nodes written after it to the end of int64, where
+// they could not grow (a clock must pass its parents'). A Clock never goes past it.
+const MaxWall = 7_258_118_400_000_000_000
+
+// ErrClockExhausted means a Clock cannot return a timestamp after the last one: it
+// reached MaxWall with its logical counter full.
+var ErrClockExhausted = errors.New("hybrid logical clock exhausted: its wall time reached 2200-01-01 and its counter is full")
+
+// next returns the smallest timestamp after t, or false if there is none within
+// MaxWall.
+func (t Timestamp) next() (Timestamp, bool) {
+	if t.Logical < math.MaxUint32 {
+		return Timestamp{Wall: t.Wall, Logical: t.Logical + 1}, true
 	}
-	return Timestamp{Wall: t.Wall, Logical: t.Logical + 1}
+	if t.Wall >= MaxWall {
+		return t, false
+	}
+	return Timestamp{Wall: t.Wall + 1}, true
 }
 
 // Clock is a hybrid logical clock. It is pure: callers pass the wall time in.
@@ -52,15 +67,22 @@ type Clock struct {
 	last Timestamp
 }
 
-// Now returns a timestamp for a local event at wall time wall (Unix nanoseconds):
-// greater than every timestamp this clock returned or observed before.
-func (c *Clock) Now(wall int64) Timestamp {
+// Now returns a timestamp for a local event at wall time wall (Unix nanoseconds,
+// taken as MaxWall if later): greater than every timestamp this clock returned or
+// observed before. Its error is ErrClockExhausted when no such timestamp is left,
+// which takes 2^32 events after a timestamp at MaxWall.
+func (c *Clock) Now(wall int64) (Timestamp, error) {
+	wall = min(wall, MaxWall)
 	if wall > c.last.Wall {
 		c.last = Timestamp{Wall: wall}
-	} else {
-		c.last = c.last.next()
+		return c.last, nil
 	}
-	return c.last
+	t, ok := c.last.next()
+	if !ok {
+		return Timestamp{}, ErrClockExhausted
+	}
+	c.last = t
+	return t, nil
 }
 
 // Observe records a timestamp seen from elsewhere (a parent node, a peer), so that

@@ -2,6 +2,8 @@ package dag
 
 import (
 	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -217,8 +219,8 @@ func DecodeTrusted(data []byte, l distinctions.Limits) (*Node, error) {
 	if w.V != FormatVersion {
 		return nil, invalid(RuleVersion, n.cid, "format version %d, want %d", w.V, FormatVersion)
 	}
-	if w.Clock.Wall > 1<<63-1 || w.Clock.Logical > 1<<32-1 {
-		return nil, invalid(RuleClock, n.cid, "clock out of range")
+	if w.Clock.Wall > MaxWall || w.Clock.Logical > 1<<32-1 {
+		return nil, invalid(RuleClock, n.cid, "clock out of range (wall time after 2200-01-01, or counter beyond 32 bits)")
 	}
 	if err := n.checkFormat(l, true); err != nil {
 		return nil, err
@@ -305,7 +307,8 @@ func (n *Node) checkSig() error {
 	return nil
 }
 
-// seal encodes n, computes its CID, and checks its format as Decode would. The
+// seal encodes n, computes its CID, and checks its format as Decode would: the
+// limits on the whole encoding (size, nesting, elements), then every field. The
 // signature, just made by our own key, is not verified again.
 func (n *Node) seal(l distinctions.Limits, checkValues bool) error {
 	b, err := distinctions.Marshal(n.toWire(true))
@@ -313,16 +316,33 @@ func (n *Node) seal(l distinctions.Limits, checkValues bool) error {
 		return err
 	}
 	n.bytes, n.cid = b, distinctions.Sum(b)
-	if l = withDefaultLimits(l); len(b) > l.MaxBytes {
-		return invalid(RuleDecode, n.cid, "node of %d bytes exceeds the limit of %d", len(b), l.MaxBytes)
+	if err := distinctions.CheckLimits(b, withDefaultLimits(l)); err != nil {
+		e := invalid(RuleDecode, n.cid, "%v", err)
+		e.Err = distinctions.ErrTooLarge
+		return e
 	}
 	return n.checkFormat(l, checkValues)
 }
 
+// withDefaultLimits fills in the limits left zero, as distinctions does.
 func withDefaultLimits(l distinctions.Limits) distinctions.Limits {
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = distinctions.DefaultLimits.MaxBytes
-	}
+	d := distinctions.DefaultLimits
+	l.MaxBytes = cmp.Or(max(l.MaxBytes, 0), d.MaxBytes)
+	l.MaxDepth = cmp.Or(max(l.MaxDepth, 0), d.MaxDepth)
+	l.MaxItems = cmp.Or(max(l.MaxItems, 0), d.MaxItems)
+	return l
+}
+
+// OpValueDepth is how many levels of nesting a node adds around an op's value (the
+// node, its ops, the op). A value fits in a node decoded under limits l if it is
+// within ValueLimits(l).
+const OpValueDepth = 3
+
+// ValueLimits returns the limits an op value must meet to fit in a node decoded
+// under l: l with OpValueDepth fewer levels of nesting.
+func ValueLimits(l distinctions.Limits) distinctions.Limits {
+	l = withDefaultLimits(l)
+	l.MaxDepth = max(l.MaxDepth-OpValueDepth, 1)
 	return l
 }
 
@@ -346,6 +366,13 @@ func NewNode(d Draft, c *Clock, wall int64, key crypto.PrivKey, l distinctions.L
 	if len(d.Parents) == 0 {
 		return nil, fmt.Errorf("new node: no parents")
 	}
+	if key == nil || key.Type() != crypto.Ed25519 {
+		return nil, errors.New("new node: the signing key must be Ed25519 (a libp2p Ed25519 identity)")
+	}
+	if l = withDefaultLimits(l); len(d.Ops) > l.MaxItems || len(d.Parents) > l.MaxItems {
+		return nil, fmt.Errorf("new node: %d ops and %d parents; a node holds at most %d of each: %w",
+			len(d.Ops), len(d.Parents), l.MaxItems, distinctions.ErrTooLarge)
+	}
 	author, err := peer.IDFromPrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
@@ -356,7 +383,9 @@ func NewNode(d Draft, c *Clock, wall int64, key crypto.PrivKey, l distinctions.L
 		n.Height = max(n.Height, p.Height+1)
 		c.Observe(p.Clock)
 	}
-	n.Clock = c.Now(wall)
+	if n.Clock, err = c.Now(wall); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	slices.SortFunc(n.Parents, cmpCID)
 	n.Parents = slices.CompactFunc(n.Parents, cid.Cid.Equals)
 	for i, op := range d.Ops {

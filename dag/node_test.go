@@ -2,11 +2,17 @@ package dag_test
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/codec/dagcbor"
 	"github.com/ipld/go-ipld-prime/node/basicnode"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/korup2p/korup2p/dag"
@@ -52,25 +58,132 @@ func TestNodeRoundTrip(t *testing.T) {
 
 func TestClock(t *testing.T) {
 	var c dag.Clock
-	t1 := c.Now(100)
-	t2 := c.Now(100) // same wall reading: logical counter breaks the tie
-	t3 := c.Now(50)  // the wall clock went back: still after
+	now := func(wall int64) dag.Timestamp {
+		t.Helper()
+		ts, err := c.Now(wall)
+		if err != nil {
+			t.Fatalf("Now(%d): %v", wall, err)
+		}
+		return ts
+	}
+	t1 := now(100)
+	t2 := now(100) // same wall reading: logical counter breaks the tie
+	t3 := now(50)  // the wall clock went back: still after
 	if !(t1.Compare(t2) < 0 && t2.Compare(t3) < 0) || t1 != (dag.Timestamp{Wall: 100}) || t3 != (dag.Timestamp{Wall: 100, Logical: 2}) {
 		t.Fatalf("clock not monotonic: %v %v %v", t1, t2, t3)
 	}
 	c.Observe(dag.Timestamp{Wall: 1000, Logical: 7}) // a peer ahead of us
-	if t4 := c.Now(200); t4 != (dag.Timestamp{Wall: 1000, Logical: 8}) {
+	if t4 := now(200); t4 != (dag.Timestamp{Wall: 1000, Logical: 8}) {
 		t.Errorf("after observing a later clock, Now = %v", t4)
 	}
-	if t5 := c.Now(2000); t5 != (dag.Timestamp{Wall: 2000}) {
+	if t5 := now(2000); t5 != (dag.Timestamp{Wall: 2000}) {
 		t.Errorf("wall clock caught up, Now = %v", t5)
 	}
 	c.Observe(dag.Timestamp{Wall: 3000, Logical: 1<<32 - 1})
-	if t6 := c.Now(0); t6 != (dag.Timestamp{Wall: 3001}) {
+	if t6 := now(0); t6 != (dag.Timestamp{Wall: 3001}) {
 		t.Errorf("logical overflow: Now = %v", t6)
+	}
+	// The end: a wall reading past MaxWall counts as MaxWall, and once the counter
+	// is full there, Now fails instead of wrapping around to the past.
+	if t7 := now(dag.MaxWall + 5); t7 != (dag.Timestamp{Wall: dag.MaxWall}) {
+		t.Errorf("wall past MaxWall: Now = %v", t7)
+	}
+	c.Observe(dag.Timestamp{Wall: dag.MaxWall, Logical: 1<<32 - 2})
+	if t8 := now(0); t8 != (dag.Timestamp{Wall: dag.MaxWall, Logical: 1<<32 - 1}) {
+		t.Errorf("last timestamp: Now = %v", t8)
+	}
+	for _, wall := range []int64{0, dag.MaxWall, math.MaxInt64} {
+		if ts, err := c.Now(wall); !errors.Is(err, dag.ErrClockExhausted) {
+			t.Errorf("Now(%d) at the end = %v, %v; want ErrClockExhausted", wall, ts, err)
+		}
+	}
+	if got := c.Last(); got != (dag.Timestamp{Wall: dag.MaxWall, Logical: 1<<32 - 1}) {
+		t.Errorf("an exhausted Now moved the clock to %v", got)
 	}
 	if s := (dag.Timestamp{Wall: 1_500_000_000_123_456_789, Logical: 2}).String(); s != "2017-07-14T02:40:00.123456789Z+2" {
 		t.Errorf("String = %s", s)
+	}
+}
+
+// nested returns the encoding of levels nested arrays.
+func nested(t *testing.T, levels int) []byte {
+	t.Helper()
+	var v any = []any{}
+	for range levels - 1 {
+		v = []any{v}
+	}
+	d, err := distinctions.Encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Bytes
+}
+
+// TestNewNodeDecodes: NewNode makes only nodes that Decode takes back, under the same
+// limits — never a node stored locally that no peer, and no restart, can read.
+func TestNewNodeDecodes(t *testing.T) {
+	_, g := dagtest.NewSpace("s")
+	a := dagtest.NewAuthor(1)
+	l := distinctions.DefaultLimits
+	write := func(ops ...dag.Op) (*dag.Node, error) {
+		return dag.NewNode(dag.Draft{Space: g.CID(), Parents: []*dag.Node{g}, Ops: ops}, &a.Clock, dagtest.Epoch, a.Key, l)
+	}
+
+	// A value as deep as ValueLimits allows fits; one level more does not.
+	deepest := dag.ValueLimits(l).MaxDepth
+	if deepest != l.MaxDepth-dag.OpValueDepth {
+		t.Fatalf("ValueLimits depth %d, want %d", deepest, l.MaxDepth-dag.OpValueDepth)
+	}
+	n, err := write(dag.Op{Key: "k/deep", Kind: dag.KindSet, Value: nested(t, deepest)})
+	if err != nil {
+		t.Fatalf("a value %d deep: %v", deepest, err)
+	}
+	if _, err := dag.Decode(n.Bytes(), l); err != nil {
+		t.Fatalf("NewNode made a node Decode refuses: %v", err)
+	}
+	for _, levels := range []int{deepest + 1, l.MaxDepth} {
+		if _, err := write(dag.Op{Key: "k/deep", Kind: dag.KindSet, Value: nested(t, levels)}); !errors.Is(err, distinctions.ErrTooLarge) {
+			t.Errorf("a value %d deep in a node: %v, want ErrTooLarge", levels, err)
+		}
+	}
+
+	// More ops than an array may hold.
+	ops := make([]dag.Op, l.MaxItems+1)
+	for i := range ops {
+		ops[i] = dag.Op{Key: fmt.Sprintf("k/%07d", i), Kind: dag.KindDel}
+	}
+	if _, err := write(ops...); !errors.Is(err, distinctions.ErrTooLarge) {
+		t.Errorf("%d ops in a node: %v, want ErrTooLarge", len(ops), err)
+	}
+	if n, err := write(ops[:l.MaxItems]...); err != nil {
+		t.Errorf("%d ops in a node: %v", l.MaxItems, err)
+	} else if _, err := dag.Decode(n.Bytes(), l); err != nil {
+		t.Errorf("NewNode made a node of %d ops that Decode refuses: %v", l.MaxItems, err)
+	}
+
+	// Only Ed25519 keys sign: Decode refuses any other author.
+	secp, _, err := crypto.GenerateSecp256k1Key(rand.New(rand.NewSource(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dag.NewNode(dag.Draft{Space: g.CID(), Parents: []*dag.Node{g}, Ops: []dag.Op{dagtest.Del("k/x")}},
+		&a.Clock, dagtest.Epoch, secp, l); err == nil || !strings.Contains(err.Error(), "Ed25519") {
+		t.Errorf("NewNode with a secp256k1 key: %v", err)
+	}
+
+	// A clock after MaxWall does not decode: no node pushes its successors' clocks
+	// to the end of int64.
+	var late dag.Clock
+	late.Observe(dag.Timestamp{Wall: dag.MaxWall, Logical: 1<<32 - 2})
+	n, err = dag.NewNode(dag.Draft{Space: g.CID(), Parents: []*dag.Node{g}, Ops: []dag.Op{dagtest.Del("k/x")}}, &late, 0, a.Key, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dag.Decode(n.Bytes(), l); err != nil {
+		t.Errorf("a node at MaxWall: %v", err)
+	}
+	if _, err := dag.NewNode(dag.Draft{Space: g.CID(), Parents: []*dag.Node{n}, Ops: []dag.Op{dagtest.Del("k/x")}}, &late, 0, a.Key, l); !errors.Is(err, dag.ErrClockExhausted) {
+		t.Errorf("a node after the last timestamp: %v, want ErrClockExhausted", err)
 	}
 }
 
