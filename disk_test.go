@@ -13,6 +13,8 @@ import (
 	"github.com/charmbracelet/log"
 
 	"github.com/korup2p/korup2p"
+	"github.com/korup2p/korup2p/dag"
+	"github.com/korup2p/korup2p/distinctions"
 	"github.com/korup2p/korup2p/tiers"
 )
 
@@ -167,5 +169,50 @@ func TestTornLastRecord(t *testing.T) {
 	mustPut(t, n2, "default", "t/19", 19)
 	if e := mustGet(t, n2, "default", "t/19"); string(e.Value) != "19" {
 		t.Errorf("rewrite after recovery: %s", e.Value)
+	}
+}
+
+// TestWritesFitInNodes: what the writer packs into one node always decodes again.
+// Values as deep as a node allows are stored and read back after a reopen; and
+// concurrent writes whose values together exceed a node's size limit are all
+// acknowledged (the writer splits them across nodes) and all survive a reopen.
+func TestWritesFitInNodes(t *testing.T) {
+	dir := t.TempDir()
+	n := openDisk(t, dir, &korup2p.Options{Durability: korup2p.DurabilityAlways})
+	depth := dag.ValueLimits(distinctions.DefaultLimits).MaxDepth
+	deep := strings.Repeat("[", depth) + strings.Repeat("]", depth)
+	if _, err := n.Put(ctx, "default", "deep/max", []byte(deep)); err != nil {
+		t.Fatalf("a value %d deep: %v", depth, err)
+	}
+
+	// 12 writers × 700 KB: a commit round takes up to 8 MiB of requests, a node at
+	// most 4 MiB (4 × MaxValueSize).
+	const writers = 12
+	big := strings.Repeat("x", 700<<10)
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Go(func() {
+			_, errs[i] = n.Put(ctx, "default", fmt.Sprintf("big/%02d", i), big)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	if err := n.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	n = openDisk(t, dir, nil)
+	if e, err := n.Get(ctx, "default", "deep/max"); err != nil || string(e.Value) != deep {
+		t.Errorf("deep value after reopen: %.20s…, %v", e.Value, err)
+	}
+	for i := range writers {
+		if e, err := n.Get(ctx, "default", fmt.Sprintf("big/%02d", i)); err != nil || len(e.Value) != len(big)+2 {
+			t.Errorf("big/%02d after reopen: %d bytes, %v", i, len(e.Value), err)
+		}
 	}
 }

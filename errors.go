@@ -25,7 +25,9 @@ var ErrInvalidKey = errors.New("invalid key")
 // without loss (an integer beyond 64 bits, NaN, ...).
 var ErrInvalidValue = errors.New("invalid value")
 
-// ErrValueTooLarge means a value's encoding exceeds Options.MaxValueSize.
+// ErrValueTooLarge means a value's encoding exceeds Options.MaxValueSize, or that
+// one write does not fit in one node: a batch of more ops than a node holds
+// (131,072), or of more bytes than a node's limit (4 × MaxValueSize, at least 4 MiB).
 var ErrValueTooLarge = errors.New("value too large")
 
 // ErrInvalidVersion means a CID given as a version is not a version of the key.

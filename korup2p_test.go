@@ -16,6 +16,7 @@ import (
 
 	"github.com/korup2p/korup2p"
 	"github.com/korup2p/korup2p/dag"
+	"github.com/korup2p/korup2p/distinctions"
 )
 
 var ctx = context.Background()
@@ -139,6 +140,19 @@ func TestBadInputWritesNothing(t *testing.T) {
 			_, err := n.Batch(ctx, "default", []korup2p.Op{{Kind: korup2p.OpPut, Key: "a/ok", Value: 1}, {Kind: korup2p.OpPut, Key: "bad", Value: 2}})
 			return err
 		}, korup2p.ErrInvalidKey},
+		{"value nested too deep for a node", func() error {
+			depth := dag.ValueLimits(distinctions.DefaultLimits).MaxDepth + 1
+			_, err := n.Put(ctx, "default", "a/b", []byte(strings.Repeat("[", depth)+strings.Repeat("]", depth)))
+			return err
+		}, korup2p.ErrInvalidValue},
+		{"batch of more ops than a node holds", func() error {
+			ops := make([]korup2p.Op, distinctions.DefaultLimits.MaxItems+1)
+			for i := range ops {
+				ops[i] = korup2p.Op{Kind: korup2p.OpDel, Key: fmt.Sprintf("a/%d", i)}
+			}
+			_, err := n.Batch(ctx, "default", ops)
+			return err
+		}, korup2p.ErrValueTooLarge},
 		{"batch repeating a key", func() error {
 			_, err := n.Batch(ctx, "default", []korup2p.Op{{Kind: korup2p.OpPut, Key: "a/ok", Value: 1}, {Kind: korup2p.OpDel, Key: "a/ok"}})
 			return err

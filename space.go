@@ -83,7 +83,10 @@ func (n *Node) CreateSpace(name string, open bool) (SpaceInfo, error) {
 		g, err = dag.NewOpenGenesis(name)
 	} else {
 		var c dag.Clock
-		g, err = dag.NewRestrictedGenesis(name, n.ownerKey(), c.Now(n.opts.Now().UnixNano()))
+		var now dag.Timestamp
+		if now, err = c.Now(n.opts.Now().UnixNano()); err == nil { // a fresh clock: never exhausted
+			g, err = dag.NewRestrictedGenesis(name, n.ownerKey(), now)
+		}
 	}
 	if err != nil {
 		return SpaceInfo{}, fmt.Errorf("create space %q: %w", name, err)

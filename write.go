@@ -3,7 +3,9 @@ package korup2p
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 
@@ -84,6 +86,10 @@ func (n *Node) write(ctx context.Context, verb, spaceName string, ops []Op) (Wri
 	sp, err := n.space(spaceName)
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("%s: %w", verb, err)
+	}
+	if len(ops) > distinctions.DefaultLimits.MaxItems {
+		return WriteResult{}, fmt.Errorf("%s %s: %w: %d ops in one write; a node holds at most %d",
+			verb, spaceName, ErrValueTooLarge, len(ops), distinctions.DefaultLimits.MaxItems)
 	}
 	req := &writeReq{ops: make([]dag.Op, len(ops)), trees: make([]any, len(ops)), done: make(chan writeDone, 1)}
 	seen := make(map[string]bool, len(ops))
@@ -198,7 +204,9 @@ func (n *Node) encodeValue(v any) ([]byte, any, error) {
 			return nil, nil, fmt.Errorf("%w: %v", ErrInvalidValue, err)
 		}
 	}
-	lim := distinctions.Limits{MaxBytes: 4*n.opts.MaxValueSize + 1024}
+	// The nesting a node allows around a value (dag.ValueLimits): a value deeper
+	// than that would make a node no peer could decode.
+	lim := dag.ValueLimits(distinctions.Limits{MaxBytes: 4*n.opts.MaxValueSize + 1024})
 	if len(text) > lim.MaxBytes {
 		return nil, nil, fmt.Errorf("%w: %d bytes of JSON; the limit is %d bytes encoded", ErrValueTooLarge, len(text), n.opts.MaxValueSize)
 	}
@@ -282,7 +290,8 @@ func (sp *space) commit(batch []*writeReq) {
 
 	var events []Event
 	sp.mu.Lock()
-	for _, g := range groups {
+	for i := 0; i < len(groups); i++ {
+		g := groups[i]
 		var ops []dag.Op
 		var trees []any
 		for _, r := range g.reqs {
@@ -290,6 +299,13 @@ func (sp *space) commit(batch []*writeReq) {
 			trees = append(trees, r.trees...)
 		}
 		g.node, g.err = sp.apply(ops, trees, g.reqs[0].cap, &events)
+		if errors.Is(g.err, distinctions.ErrTooLarge) && len(g.reqs) > 1 {
+			// Together the requests make a node beyond a node's limits (apply stored
+			// nothing): each half goes in a node of its own, the second on the first.
+			half := len(g.reqs) / 2
+			groups = slices.Replace(groups, i, i+1, &group{reqs: g.reqs[:half]}, &group{reqs: g.reqs[half:]})
+			i--
+		}
 	}
 	sp.mu.Unlock()
 
@@ -300,6 +316,9 @@ func (sp *space) commit(batch []*writeReq) {
 	var written []*dag.Node
 	for _, g := range groups {
 		err := g.err
+		if errors.Is(err, distinctions.ErrTooLarge) {
+			err = fmt.Errorf("%w: the write does not fit in one node: %v", ErrValueTooLarge, err)
+		}
 		if err == nil && syncErr != nil {
 			err = fmt.Errorf("sync: %w", syncErr)
 		}
