@@ -96,6 +96,66 @@ func TestStore(t *testing.T, newStore func(t *testing.T, genesis *dag.Node) dag.
 		wantLen(t, s, 1)
 	})
 
+	t.Run("MissingPrev", func(t *testing.T) {
+		must := Must(t)
+		a, b := NewAuthor(1), NewAuthor(2)
+		lost := must(a.Node(space, []*dag.Node{g}, Set("k/1", `1`))) // never stored first
+		v1 := must(b.Node(space, []*dag.Node{g}, Set("k/1", `2`)))
+		// n's parent is held but one of its prevs is not; its other op writes a new key.
+		n := must(a.Node(space, []*dag.Node{v1},
+			dag.Op{Key: "k/1", Kind: dag.KindSet, Value: JSON(`3`), Prev: []cid.Cid{lost.CID(), v1.CID()}},
+			Set("k/2", `4`)))
+		withV1 := func(t *testing.T) dag.Store {
+			s := fresh(t)
+			if err := s.PutVerified(v1); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		wantRefused := func(t *testing.T, s dag.Store, what string, err error) {
+			t.Helper()
+			if !errors.Is(err, dag.ErrMissingDeps) {
+				t.Fatalf("%s: %v, want ErrMissingDeps", what, err)
+			}
+			for _, c := range []cid.Cid{n.CID(), lost.CID()} {
+				if ok, err := s.Has(c); ok || err != nil {
+					t.Errorf("after %s: Has(%s) = %v, %v; want false", what, c, ok, err)
+				}
+			}
+			wantCIDs(t, "Heads", s.Heads, []cid.Cid{v1.CID()})
+			wantCIDs(t, "KeyHeads(k/1)", func() ([]cid.Cid, error) { return s.KeyHeads("k/1") }, []cid.Cid{v1.CID()})
+			wantCIDs(t, "KeyHeads(k/2)", func() ([]cid.Cid, error) { return s.KeyHeads("k/2") }, nil)
+			wantCIDs(t, "KeyHistory(k/1)", func() ([]cid.Cid, error) { return s.KeyHistory("k/1") }, []cid.Cid{v1.CID()})
+			wantCIDs(t, "Children(v1)", func() ([]cid.Cid, error) { return s.Children(v1.CID()) }, nil)
+			if keys, err := s.Keys("k/", "", 0); err != nil || !slices.Equal(keys, []string{"k/1"}) {
+				t.Errorf("Keys(k/) = %v, %v; want [k/1]", keys, err)
+			}
+			wantLen(t, s, 2)
+		}
+
+		t.Run("PutVerified", func(t *testing.T) {
+			s := withV1(t)
+			wantRefused(t, s, "PutVerified", s.PutVerified(n))
+		})
+
+		t.Run("PutVerifiedBatch", func(t *testing.T) {
+			s := withV1(t)
+			bs, ok := s.(dag.BatchStore)
+			if !ok {
+				t.Skip("not a dag.BatchStore")
+			}
+			wantRefused(t, s, "PutVerifiedBatch without the prev", bs.PutVerifiedBatch([]*dag.Node{n}))
+			wantRefused(t, s, "PutVerifiedBatch with the prev after the node", bs.PutVerifiedBatch([]*dag.Node{n, lost}))
+			if err := bs.PutVerifiedBatch([]*dag.Node{lost, n}); err != nil {
+				t.Fatalf("PutVerifiedBatch with the prev first: %v", err)
+			}
+			wantCIDs(t, "Heads", s.Heads, dag.SortCIDs([]cid.Cid{lost.CID(), n.CID()}))
+			wantCIDs(t, "KeyHeads(k/1)", func() ([]cid.Cid, error) { return s.KeyHeads("k/1") }, []cid.Cid{n.CID()})
+			wantCIDs(t, "KeyHistory(k/1)", func() ([]cid.Cid, error) { return s.KeyHistory("k/1") }, history(lost, v1, n))
+			wantLen(t, s, 4)
+		})
+	})
+
 	t.Run("ForkAndMerge", func(t *testing.T) {
 		must := Must(t)
 		s := fresh(t)
@@ -135,9 +195,47 @@ func TestStore(t *testing.T, newStore func(t *testing.T, genesis *dag.Node) dag.
 				t.Fatal(err)
 			}
 		}
-		want := []*dag.Node{na, nb}
-		slices.SortFunc(want, dag.HistoryOrder)
-		wantCIDs(t, "KeyHistory", func() ([]cid.Cid, error) { return s.KeyHistory("k/1") }, []cid.Cid{want[0].CID(), want[1].CID()})
+		wantCIDs(t, "KeyHistory", func() ([]cid.Cid, error) { return s.KeyHistory("k/1") }, history(na, nb))
+	})
+
+	t.Run("PrevCoversSomeKeyHeads", func(t *testing.T) {
+		must := Must(t)
+		s := fresh(t)
+		a, b := NewAuthor(1), NewAuthor(2)
+		set := func(v string, prev ...*dag.Node) dag.Op {
+			op := Set("k/1", v)
+			for _, p := range prev {
+				op.Prev = append(op.Prev, p.CID())
+			}
+			return op
+		}
+		va := must(a.Node(space, []*dag.Node{g}, set(`{"a":1}`)))
+		vb := must(b.Node(space, []*dag.Node{g}, set(`{"b":1}`)))
+		vc := must(a.Node(space, []*dag.Node{va}, set(`{"a":2}`, va))) // supersedes A only
+		other := must(b.Node(space, []*dag.Node{vb}, Set("other/1", `1`)))
+		vd := must(b.Node(space, []*dag.Node{vc, other}, set(`{"a":2,"b":1}`, vb, vc)))
+		var versions []*dag.Node
+		for _, step := range []struct {
+			name            string
+			n               *dag.Node
+			heads, keyHeads []*dag.Node
+		}{
+			{"A", va, []*dag.Node{va}, []*dag.Node{va}},
+			{"B concurrent with A", vb, []*dag.Node{va, vb}, []*dag.Node{va, vb}},
+			{"C with prev [A]", vc, []*dag.Node{vb, vc}, []*dag.Node{vb, vc}},
+			{"another key after B", other, []*dag.Node{vc, other}, []*dag.Node{vb, vc}},
+			{"D with prev [B C]", vd, []*dag.Node{vd}, []*dag.Node{vd}},
+		} {
+			if err := s.PutVerified(step.n); err != nil {
+				t.Fatalf("PutVerified(%s): %v", step.name, err)
+			}
+			if _, ok := step.n.Op("k/1"); ok {
+				versions = append(versions, step.n)
+			}
+			wantCIDs(t, "Heads after "+step.name, s.Heads, sortedCIDs(step.heads))
+			wantCIDs(t, "KeyHeads after "+step.name, func() ([]cid.Cid, error) { return s.KeyHeads("k/1") }, sortedCIDs(step.keyHeads))
+			wantCIDs(t, "KeyHistory after "+step.name, func() ([]cid.Cid, error) { return s.KeyHistory("k/1") }, history(versions...))
+		}
 	})
 
 	t.Run("Keys", func(t *testing.T) {
@@ -196,6 +294,24 @@ func wantCIDs(t *testing.T, what string, get func() ([]cid.Cid, error), want []c
 	if !slices.EqualFunc(got, want, cid.Cid.Equals) {
 		t.Errorf("%s = %v, want %v", what, got, want)
 	}
+}
+
+// history returns the CIDs of the versions vs in KeyHistory's order.
+func history(vs ...*dag.Node) []cid.Cid {
+	vs = slices.Clone(vs)
+	slices.SortFunc(vs, dag.HistoryOrder)
+	return cids(vs)
+}
+
+// sortedCIDs returns the CIDs of ns sorted, as Heads and KeyHeads return them.
+func sortedCIDs(ns []*dag.Node) []cid.Cid { return dag.SortCIDs(cids(ns)) }
+
+func cids(ns []*dag.Node) []cid.Cid {
+	out := make([]cid.Cid, len(ns))
+	for i, n := range ns {
+		out[i] = n.CID()
+	}
+	return out
 }
 
 func wantLen(t *testing.T, s dag.Store, want int) {
